@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * gmem: a shared memory manager for accelerators, built on HMM and
+ * ZONE_DEVICE memory of stock kernels.
+ *
+ * A vendor driver describes its device with a struct gm_mmu, creates a
+ * struct gm_dev, hands gmem the device memory with gm_dev_register_physmem()
+ * and attaches process address spaces (struct gm_as) to the device.  gmem
+ * owns the mechanism: device page allocation, migration in both directions,
+ * the logical page table that says where every managed page lives, and
+ * eviction of device memory when the device goes away.  The driver owns the
+ * hardware: it copies pages when gmem asks it to.
+ *
+ * The smallest driver::
+ *
+ *	static int my_copy(struct gm_dev *dev, struct gm_copy_req *req)
+ *	{
+ *		queue the copies of req->src[i] -> req->dst[i] to the engine;
+ *		from its completion interrupt: gm_copy_complete(req, 0);
+ *		return 0;
+ *	}
+ *	static const struct gm_mmu my_mmu = { .copy_submit = my_copy };
+ *
+ *	dev = gm_dev_create(&my_mmu, "mydev0", drvdata);
+ *	err = gm_dev_register_physmem(dev, vram_base, vram_size);
+ *	as = gm_as_get(current->mm);
+ *	ctx = gm_as_attach(as, dev);
+ *	gm_as_put(as);
+ *	err = gm_migrate_to_dev(gm_ctx_as(ctx), dev, start, len, &res);
+ *	...
+ *	gm_as_detach(ctx);
+ *	gm_dev_destroy(dev);	   evicts device memory, then returns
+ *
+ * docs/design.rst describes the locking and the migration rules.
+ */
+#ifndef _GMEM_GMEM_H
+#define _GMEM_GMEM_H
+
+#include <linux/completion.h>
+#include <linux/mm_types.h>
+#include <linux/types.h>
+#include <linux/gmem.h>
+
+struct gm_dev;
+struct gm_as;
+struct gm_ctx;
+
+/**
+ * enum gm_copy_dir - direction of a copy request
+ * @GM_COPY_TO_DEV: host (or zero) pages into this device's memory
+ * @GM_COPY_TO_HOST: this device's pages into host RAM
+ */
+enum gm_copy_dir {
+	GM_COPY_TO_DEV,
+	GM_COPY_TO_HOST,
+};
+
+/**
+ * struct gm_copy_req - a batch of page copies for a device's copy engine
+ * @dir: direction of every copy in the batch
+ * @npages: number of entries in @src and @dst, at least 1
+ * @src: source pages; a NULL entry asks the engine to zero @dst[i] instead
+ *	(a never-touched anonymous page migrating to the device)
+ * @dst: destination pages
+ * @priv: for the driver, between submission and completion
+ * @status: set by gm_copy_complete(); private to gmem
+ * @done: completed by gm_copy_complete(); private to gmem
+ *
+ * gmem keeps the request and both page arrays alive and the pages locked
+ * until the driver calls gm_copy_complete().  Pages of device memory are
+ * those the driver registered; gm_dev_page_offset() turns one into an offset
+ * inside that memory for the engine.
+ */
+struct gm_copy_req {
+	enum gm_copy_dir dir;
+	unsigned int npages;
+	struct page **src;
+	struct page **dst;
+	void *priv;
+	int status;
+	struct completion done;
+};
+
+/**
+ * struct gm_mmu - what a device driver does for gmem
+ * @copy_submit: start copying @req and return; the engine may run it
+ *	asynchronously and must eventually call gm_copy_complete(@req, status)
+ *	exactly once, from any context that may take a spinlock.  Return 0 if
+ *	the request was queued, or a negative errno if it was not (then
+ *	gm_copy_complete() must not be called).  A request that completes
+ *	with an error leaves every page of the batch where it was.
+ *	Context: process context, may sleep; gmem holds the mmap lock of the
+ *	address space (read) and the locks of every page in @req.
+ *
+ * Page-table and TLB callbacks for device faults arrive with gm_dev_fault().
+ */
+struct gm_mmu {
+	int (*copy_submit)(struct gm_dev *dev, struct gm_copy_req *req);
+};
+
+/**
+ * struct gm_dev_stats - figures of one device, for drivers and debugging
+ * @total_pages: pages of registered device memory
+ * @free_pages: pages the allocator can hand out now
+ * @used_pages: device pages holding data (mapped, or in flight)
+ * @to_dev_pages: pages migrated into this device
+ * @to_host_pages: pages migrated out of this device to host RAM
+ * @evicted_pages: pages evicted to host RAM while memory was torn down
+ * @copy_batches: copy requests completed
+ * @copy_errors: copy requests completed with an error or refused
+ */
+struct gm_dev_stats {
+	u64 total_pages;
+	u64 free_pages;
+	u64 used_pages;
+	u64 to_dev_pages;
+	u64 to_host_pages;
+	u64 evicted_pages;
+	u64 copy_batches;
+	u64 copy_errors;
+};
+
+/**
+ * struct gm_migrate_result - what a migration did
+ * @moved: pages that moved to the destination
+ * @not_moved: pages of the range that stayed where they were: busy or pinned
+ *	pages, pages on another device, or no device memory left.  Their data
+ *	is intact where it was.
+ *
+ * Pages already at the destination count in neither field.
+ */
+struct gm_migrate_result {
+	unsigned long moved;
+	unsigned long not_moved;
+};
+
+struct gm_dev *gm_dev_create(const struct gm_mmu *mmu, const char *name,
+			     void *drvdata);
+void gm_dev_destroy(struct gm_dev *dev);
+void *gm_dev_drvdata(const struct gm_dev *dev);
+unsigned int gm_dev_id(const struct gm_dev *dev);
+void gm_dev_get_stats(struct gm_dev *dev, struct gm_dev_stats *stats);
+
+int gm_dev_register_physmem(struct gm_dev *dev, phys_addr_t start, u64 size);
+u64 gm_dev_page_offset(const struct gm_dev *dev, const struct page *page);
+
+void gm_copy_complete(struct gm_copy_req *req, int status);
+
+struct gm_as *gm_as_get(struct mm_struct *mm);
+void gm_as_put(struct gm_as *as);
+struct gm_ctx *gm_as_attach(struct gm_as *as, struct gm_dev *dev);
+void gm_as_detach(struct gm_ctx *ctx);
+struct gm_as *gm_ctx_as(const struct gm_ctx *ctx);
+struct gm_dev *gm_ctx_dev(const struct gm_ctx *ctx);
+bool gm_as_is_current(const struct gm_as *as);
+
+int gm_migrate_to_dev(struct gm_as *as, struct gm_dev *dev, unsigned long start,
+		      unsigned long len, struct gm_migrate_result *res);
+int gm_migrate_to_host(struct gm_as *as, unsigned long start,
+		       unsigned long len, struct gm_migrate_result *res);
+int gm_as_query(struct gm_as *as, unsigned long start, unsigned long npages,
+		u8 *locs);
+
+#endif /* _GMEM_GMEM_H */

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Ioctl ABI of the gmem fake accelerator (gmem_fake.ko), /dev/gmem_fakeN.
+ *
+ * Every command takes a fixed-size struct of __u32/__u64 fields; user
+ * addresses travel as __u64.  Reserved fields and unknown flags must be
+ * zero (-EINVAL otherwise).  A command whose encoded size does not match the
+ * struct below is unknown (-ENOTTY).
+ *
+ * Errors shared by the commands that take a virtual range (addr, length):
+ *   -EINVAL      addr or length not page aligned, length zero, reserved
+ *                field or flag set
+ *   -EOVERFLOW   addr + length wraps or ends above the user address space
+ *   -EFAULT      part of the range is not mapped, or a user pointer is bad
+ *   -EOPNOTSUPP  part of the range is not private anonymous memory
+ *                (MAP_SHARED, file-backed, hugetlbfs, VM_IO/VM_PFNMAP)
+ *   -ENOSPC      the range is larger than the whole device memory
+ *   -ENODEV      dest names a device that does not exist
+ *   -ENXIO       dest names a device that this process has not attached
+ *   -ENOTCONN    the fd has not attached an address space (ATTACH first)
+ *   -EACCES      the caller's mm is not the one attached through this fd
+ *                (fd inherited over fork or passed over a socket)
+ *   -ESRCH       the attached process has exited
+ */
+#ifndef _UAPI_LINUX_GMEM_FAKE_H
+#define _UAPI_LINUX_GMEM_FAKE_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+#include <linux/gmem.h>
+
+#define GMEM_FAKE_IOC_MAGIC		'g'
+
+/**
+ * struct gmem_fake_info - static and running figures of one fake device
+ * @abi_version: GMEM_ABI_VERSION of the module answering
+ * @index: N of /dev/gmem_fakeN
+ * @gm_dev_id: the gmem device id, as found in GMEM_LOC_DEV(id)
+ * @devmem_phys: physical base of the device memory (0 without CAP_SYS_ADMIN)
+ * @devmem_size: size of the device memory in bytes
+ * @total_pages: device pages
+ * @free_pages: device pages the allocator can hand out now
+ * @used_pages: device pages holding data (mapped or in flight)
+ * @to_dev_pages: pages migrated host -> device since load
+ * @to_host_pages: pages migrated device -> host since load
+ * @evicted_pages: pages evicted to host when device memory was torn down
+ * @copy_batches: copy requests completed by the engine
+ * @copy_errors: copy requests that completed with an error
+ */
+struct gmem_fake_info {
+	__u32 abi_version;
+	__u32 index;
+	__u32 gm_dev_id;
+	__u32 reserved;
+	__u64 devmem_phys;
+	__u64 devmem_size;
+	__u64 total_pages;
+	__u64 free_pages;
+	__u64 used_pages;
+	__u64 to_dev_pages;
+	__u64 to_host_pages;
+	__u64 evicted_pages;
+	__u64 copy_batches;
+	__u64 copy_errors;
+};
+
+/* Destination meaning host RAM in struct gmem_fake_migrate. */
+#define GMEM_FAKE_DEST_HOST		0xffffffffu
+
+/**
+ * struct gmem_fake_migrate - move a virtual range of the caller
+ * @addr: page-aligned start
+ * @length: page-aligned length in bytes, not zero
+ * @dest: fake device index, or GMEM_FAKE_DEST_HOST
+ * @flags: must be zero
+ * @moved: out: pages that moved to @dest
+ * @not_moved: out: pages of the range that stayed where they were (busy,
+ *	pinned, on another device, device memory exhausted); their data is
+ *	intact and readable where it was
+ *
+ * Pages already at @dest count in neither field.  A partial move is not an
+ * error: the call returns 0 and @not_moved says how much stayed.
+ */
+struct gmem_fake_migrate {
+	__u64 addr;
+	__u64 length;
+	__u32 dest;
+	__u32 flags;
+	__u64 moved;
+	__u64 not_moved;
+};
+
+/**
+ * struct gmem_fake_query - where do pages live, per gmem's logical page table
+ * @addr: page-aligned start
+ * @npages: number of pages, 1..GMEM_FAKE_QUERY_MAX
+ * @locs: user pointer to @npages bytes, filled with GMEM_LOC_* codes
+ */
+struct gmem_fake_query {
+	__u64 addr;
+	__u64 npages;
+	__u64 locs;
+};
+
+#define GMEM_FAKE_QUERY_MAX		(1u << 20)
+
+/* Fill struct gmem_fake_info. */
+#define GMEM_FAKE_IOC_INFO	_IOR(GMEM_FAKE_IOC_MAGIC, 0x90, struct gmem_fake_info)
+/* Attach the caller's address space to this device (-EBUSY if already attached). */
+#define GMEM_FAKE_IOC_ATTACH	_IO(GMEM_FAKE_IOC_MAGIC, 0x91)
+/* Detach it again (-ENOTCONN if not attached); closing the fd also detaches. */
+#define GMEM_FAKE_IOC_DETACH	_IO(GMEM_FAKE_IOC_MAGIC, 0x92)
+/* Migrate a range to a device or to host RAM. */
+#define GMEM_FAKE_IOC_MIGRATE	_IOWR(GMEM_FAKE_IOC_MAGIC, 0x93, struct gmem_fake_migrate)
+/* Read the logical page table for a range. */
+#define GMEM_FAKE_IOC_QUERY	_IOW(GMEM_FAKE_IOC_MAGIC, 0x94, struct gmem_fake_query)
+
+#endif /* _UAPI_LINUX_GMEM_FAKE_H */

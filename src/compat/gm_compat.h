@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one place that knows kernel API differences.
+ *
+ * scripts/conftest.sh compiles the probes in src/compat/probes/ against the
+ * target kernel and writes gm_conftest.h; this header turns the answers into
+ * one spelling for the rest of gmem.  Code outside src/compat/ never tests a
+ * kernel version or a GM_HAVE_* macro.
+ */
+#ifndef GM_COMPAT_H
+#define GM_COMPAT_H
+
+#include <linux/gfp.h>
+#include "gm_conftest.h"
+
+/*
+ * Device memory allocator: the kernel's GPU buddy allocator, named gpu_buddy
+ * where it was split out of DRM, drm_buddy before.
+ */
+#ifdef GM_HAVE_GPU_BUDDY
+#include <linux/gpu_buddy.h>
+
+#define gm_buddy			gpu_buddy
+#define gm_buddy_block			gpu_buddy_block
+#define gm_buddy_init			gpu_buddy_init
+#define gm_buddy_fini			gpu_buddy_fini
+#define gm_buddy_alloc_blocks		gpu_buddy_alloc_blocks
+#define gm_buddy_block_offset		gpu_buddy_block_offset
+#define gm_buddy_block_size		gpu_buddy_block_size
+#define gm_buddy_free_block		gpu_buddy_free_block
+#define GM_BUDDY_NAME			"gpu_buddy"
+#else
+#include <drm/drm_buddy.h>
+
+#define gm_buddy			drm_buddy
+#define gm_buddy_block			drm_buddy_block
+#define gm_buddy_init			drm_buddy_init
+#define gm_buddy_fini			drm_buddy_fini
+#define gm_buddy_alloc_blocks		drm_buddy_alloc_blocks
+#define gm_buddy_block_offset		drm_buddy_block_offset
+#define gm_buddy_block_size		drm_buddy_block_size
+#define gm_buddy_free_block		drm_buddy_free_block
+#define GM_BUDDY_NAME			"drm_buddy"
+#endif
+
+/* Fill @pages[0..nr) with order-0 pages, return how many were allocated. */
+static inline unsigned long gm_alloc_pages_bulk(gfp_t gfp, unsigned long nr,
+						struct page **pages)
+{
+#ifdef GM_HAVE_ALLOC_PAGES_BULK_ARRAY
+	return alloc_pages_bulk_array(gfp, nr, pages);
+#else
+	return alloc_pages_bulk(gfp, nr, pages);
+#endif
+}
+
+#endif /* GM_COMPAT_H */

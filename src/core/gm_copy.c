@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The seam between gmem and a driver's copy engine: requests go out through
+ * gm_mmu.copy_submit and come back through gm_copy_complete(), possibly from
+ * the engine's interrupt or worker.
+ */
+#include <linux/export.h>
+#include "gm_internal.h"
+
+int gm_copy_submit(struct gm_dev *dev, struct gm_copy_req *req)
+{
+	int ret;
+
+	init_completion(&req->done);
+	req->status = 0;
+	ret = dev->mmu->copy_submit(dev, req);
+	if (ret)
+		atomic64_inc(&dev->copy_errors);
+	return ret;
+}
+
+int gm_copy_wait(struct gm_dev *dev, struct gm_copy_req *req)
+{
+	wait_for_completion(&req->done);
+	if (req->status)
+		atomic64_inc(&dev->copy_errors);
+	else
+		atomic64_inc(&dev->copy_batches);
+	return req->status;
+}
+
+/**
+ * gm_copy_complete() - report the outcome of a copy request
+ * @req: the request given to gm_mmu.copy_submit
+ * @status: 0 if every page was copied, else a negative errno; gmem then
+ *	leaves every page of the request where it was
+ *
+ * Call exactly once per accepted request.  The driver must not touch @req
+ * or its pages afterwards.
+ *
+ * Context: any context that may take a spinlock.
+ */
+void gm_copy_complete(struct gm_copy_req *req, int status)
+{
+	req->status = status;
+	complete(&req->done);
+}
+EXPORT_SYMBOL_GPL(gm_copy_complete);

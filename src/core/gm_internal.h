@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * gmem core internals: the objects behind the opaque handles of
+ * include/gmem/gmem.h and the interfaces between the core's files.
+ *
+ * Lock order, outermost first:
+ *   mmap_lock (read)			migrations hold it across a whole call
+ *     gm_dev.mem_rwsem (read)		migrations into that device
+ *       gm_as.ctx_lock			attach/detach, device lookups of an as
+ *       gm_devmem_alloc.lock		device page allocation (may sleep)
+ *         gm_pt.lock (spinlock)	logical page table entries
+ * gm_dev.mem_rwsem is taken for write without mmap_lock (registration,
+ * teardown); teardown then locks device pages through migrate_device_range().
+ * The mmu notifier callbacks only take gm_pt.lock, so they never sleep and
+ * never wait for a migration.
+ */
+#ifndef GM_INTERNAL_H
+#define GM_INTERNAL_H
+
+#include <linux/kref.h>
+#include <linux/llist.h>
+#include <linux/memremap.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <gmem/gmem.h>
+
+#include "compat/gm_compat.h"
+
+#define GM_NAME_LEN		32
+
+/* Pages per migrate_vma call: large enough to amortise the page-table walk
+ * and TLB flush of migrate_vma_setup(), small enough for two batches (one
+ * copying, one being set up) to fit in 32 KiB of pfn arrays.
+ */
+#define GM_BATCH_PAGES		512
+
+/* Largest run of device pages handed out as one allocator chunk.  A chunk
+ * returns to the buddy allocator when its last page is freed, so this
+ * bounds how much memory one long-lived page can hold back.
+ */
+#define GM_CHUNK_MAX_PAGES	512
+
+/**
+ * struct gm_devmem_alloc - device page allocator of one physmem range
+ * @lock: serialises @mm; allocation may sleep, so page frees (which may
+ *	come from atomic context) go through @deferred instead
+ * @mm: the kernel's GPU buddy allocator over the range, in bytes from 0
+ * @deferred: chunks whose last page was freed, waiting for @lock
+ * @drain_work: returns @deferred chunks to @mm when nobody allocates
+ * @held_pages: pages inside chunks taken from @mm (in use or stranded)
+ * @used_pages: pages handed out and not yet freed
+ * @total_pages: pages of the range
+ * @dying: no more allocations: the range is being evicted
+ */
+struct gm_devmem_alloc {
+	struct mutex lock;		/* see above: the buddy allocator */
+	struct gm_buddy mm;
+	struct llist_head deferred;
+	struct work_struct drain_work;
+	atomic_long_t held_pages;
+	atomic_long_t used_pages;
+	unsigned long total_pages;
+	bool dying;
+};
+
+/**
+ * struct gm_physmem - device memory registered with gmem
+ * @dev: owner
+ * @pgmap: the ZONE_DEVICE pagemap of the range
+ * @res: the claimed iomem resource
+ * @base_pfn: first pfn of the range
+ * @alloc: its page allocator
+ */
+struct gm_physmem {
+	struct gm_dev *dev;
+	struct dev_pagemap pgmap;
+	struct resource *res;
+	unsigned long base_pfn;
+	struct gm_devmem_alloc alloc;
+};
+
+/**
+ * struct gm_dev - a device registered with gmem
+ * @ref: held by the registry and by every attached context
+ * @id: small id, also the GMEM_LOC_DEV() code of its memory
+ * @name: for messages and the iomem resource
+ * @mmu: the driver's callbacks
+ * @drvdata: the driver's pointer
+ * @mem_rwsem: held for write to register or tear down @physmem, for read
+ *	by migrations into the device for a whole call, so that teardown
+ *	waits for them and they never see half-torn-down memory
+ * @physmem: registered device memory, NULL before registration
+ * @dead: gm_dev_destroy() was called; no new attachments or migrations in
+ * @to_dev_pages: counters, see struct gm_dev_stats
+ * @to_host_pages: see struct gm_dev_stats
+ * @evicted_pages: see struct gm_dev_stats
+ * @copy_batches: see struct gm_dev_stats
+ * @copy_errors: see struct gm_dev_stats
+ */
+struct gm_dev {
+	struct kref ref;
+	unsigned int id;
+	char name[GM_NAME_LEN];
+	const struct gm_mmu *mmu;
+	void *drvdata;
+	struct rw_semaphore mem_rwsem;
+	struct gm_physmem *physmem;
+	bool dead;
+	atomic64_t to_dev_pages;
+	atomic64_t to_host_pages;
+	atomic64_t evicted_pages;
+	atomic64_t copy_batches;
+	atomic64_t copy_errors;
+};
+
+/**
+ * struct gm_pt - logical page table of one address space
+ * @lock: protects every entry of every block, @blocks changes and
+ *	@inflight; a spinlock because mmu notifiers may not sleep
+ * @blocks: one struct gm_pt_block per 2 MiB of virtual space that gmem
+ *	ever placed a page in, indexed by address >> GM_PT_BLOCK_SHIFT
+ * @inflight: migrations between migrate_vma_setup() and their table update
+ */
+struct gm_pt {
+	spinlock_t lock;		/* see above: entries, inflight */
+	struct xarray blocks;
+	struct list_head inflight;
+};
+
+/**
+ * struct gm_pt_inflight - a migration batch the notifier must tell about
+ * @node: in gm_pt.inflight
+ * @start: first address of the batch
+ * @end: end of the batch
+ * @invalidated: a foreign invalidation hit the batch; its outcome is unknown
+ */
+struct gm_pt_inflight {
+	struct list_head node;
+	unsigned long start;
+	unsigned long end;
+	bool invalidated;
+};
+
+/**
+ * struct gm_as - gmem's view of one process address space
+ * @mn: one per mm through mmu_notifier_get(); its refcount is the as's
+ * @ctx_lock: protects @ctxs
+ * @ctxs: attached devices (struct gm_ctx)
+ * @pt: logical page table
+ */
+struct gm_as {
+	struct mmu_notifier mn;
+	struct mutex ctx_lock;		/* see above: ctxs */
+	struct list_head ctxs;
+	struct gm_pt pt;
+};
+
+/**
+ * struct gm_ctx - a device attached to an address space
+ * @as: the address space; the context holds a reference
+ * @dev: the device; the context holds a reference
+ * @node: in gm_as.ctxs
+ */
+struct gm_ctx {
+	struct gm_as *as;
+	struct gm_dev *dev;
+	struct list_head node;
+};
+
+/* The pgmap owner of every gmem device-coherent pagemap: lets a migration
+ * select pages of any gmem device, and lets the notifier recognise gmem's
+ * own migrations.
+ */
+extern int gm_coherent_owner;
+
+static inline struct mm_struct *gm_as_mm(const struct gm_as *as)
+{
+	return as->mn.mm;
+}
+
+/* gm_dev.c */
+void gm_dev_put(struct gm_dev *dev);
+struct gm_dev *gm_page_dev(const struct page *page);
+void gm_devs_exit(void);
+
+/* gm_physmem.c */
+void gm_physmem_destroy(struct gm_physmem *pm);
+
+/* gm_devmem_alloc.c */
+int gm_devmem_alloc_init(struct gm_devmem_alloc *a, unsigned long npages);
+void gm_devmem_alloc_fini(struct gm_devmem_alloc *a);
+unsigned long gm_devmem_alloc_pages(struct gm_physmem *pm,
+				    struct page **pages, unsigned long n);
+void gm_devmem_page_free(struct page *page);
+unsigned long gm_devmem_free_pages(struct gm_devmem_alloc *a);
+void gm_devmem_stop(struct gm_devmem_alloc *a);
+
+/* gm_pt.c */
+void gm_pt_init(struct gm_pt *pt);
+void gm_pt_destroy(struct gm_pt *pt);
+int gm_pt_prepare(struct gm_pt *pt, unsigned long start, unsigned long end);
+void gm_pt_invalidate(struct gm_pt *pt, unsigned long start,
+		      unsigned long end);
+void gm_pt_inflight_begin(struct gm_pt *pt, struct gm_pt_inflight *f,
+			  unsigned long start, unsigned long end);
+bool gm_pt_inflight_end_locked(struct gm_pt *pt, struct gm_pt_inflight *f);
+void gm_pt_set_locked(struct gm_pt *pt, unsigned long addr, u8 loc);
+void gm_pt_read(struct gm_pt *pt, unsigned long start, unsigned long npages,
+		u8 *locs);
+
+/* gm_migrate.c */
+int gm_check_range(unsigned long start, unsigned long len);
+
+/* gm_evict.c */
+void gm_physmem_evict_all(struct gm_physmem *pm);
+
+/* gm_as.c */
+bool gm_as_has_dev(struct gm_as *as, const struct gm_dev *dev);
+void gm_as_exit(void);
+
+/* gm_copy.c: hand a request to @dev's engine, and wait for its outcome. */
+int gm_copy_submit(struct gm_dev *dev, struct gm_copy_req *req);
+int gm_copy_wait(struct gm_dev *dev, struct gm_copy_req *req);
+
+#endif /* GM_INTERNAL_H */

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gmem_fake lifecycles: fork, munmap and exit with pages on the device,
+ * rmmod with pages mapped, repeated load/unload.
+ *
+ * The module tests need GMEM_FAKE_PARAMS (set by the VM harness) to load the
+ * module again, and close every fd first: an open fd pins the module.
+ */
+#include "gmem_test_util.h"
+#include "kselftest_harness.h"
+
+#define LC_TIMEOUT	300
+#define DEV0		"/dev/gmem_fake0"
+
+FIXTURE(lifecycle) {
+	struct gm_devs d;
+	void *buf;
+	size_t len;
+};
+
+FIXTURE_SETUP(lifecycle)
+{
+	char why[256] = "";
+
+	self->buf = NULL;
+	ASSERT_EQ(0, gm_devs_open(&self->d, 0x3, why, sizeof(why)))
+		TH_LOG("%s", why);
+}
+
+FIXTURE_TEARDOWN(lifecycle)
+{
+	const char *params = getenv("GMEM_FAKE_PARAMS");
+
+	if (self->buf)
+		munmap(self->buf, self->len);
+	gm_devs_close(&self->d);
+	/* A module test that failed half way: leave the module loaded. */
+	if (params && access(DEV0, F_OK))
+		gm_modprobe(params);
+}
+
+static void *map_buf(FIXTURE_DATA(lifecycle) *self, size_t len)
+{
+	self->len = len;
+	self->buf = gm_map_anon(len);
+	return self->buf;
+}
+
+/* What the fork child checks; its exit status indexes this table. */
+static const char *const child_errs[] = {
+	[1] = "child read wrong data before writing",
+	[2] = "child read back wrong data after writing its own",
+	[3] = "child could not read /proc/self/pagemap",
+	[4] = "child's written pages are not all present outside device memory",
+};
+
+static int fork_child(void *buf, size_t n, const struct gmem_fake_info *info)
+{
+	struct gm_pfns pf;
+
+	if (gm_check(buf, 0, n, 1) != -1)
+		return 1;
+	gm_fill(buf, 0, n, 2);
+	if (gm_check(buf, 0, n, 2) != -1)
+		return 2;
+	if (gm_pfns_dev(buf, n, info, &pf))
+		return 3;
+	if (pf.present != n || pf.in_dev)
+		return 4;
+	return 0;
+}
+
+/*
+ * Required test 7: a child shares the parent's device pages after fork,
+ * breaks CoW into host memory on write; the parent keeps its device pages.
+ */
+TEST_F_TIMEOUT(lifecycle, fork_while_on_device, LC_TIMEOUT)
+{
+	const size_t len = 4 * GM_MIB, n = gm_pages(len);
+	const struct gmem_fake_info *i0 = &self->d.info[0];
+	struct gmem_fake_migrate m;
+	int fd = self->d.fd[0], status, code;
+	struct gm_pfns pf;
+	pid_t pid;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 1);
+	ASSERT_EQ(0, gm_migrate(fd, self->buf, len, 0, &m));
+	ASSERT_EQ(n, m.moved);
+
+	fflush(NULL);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(fork_child(self->buf, n, i0));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("child died, status %#x", status);
+	code = WEXITSTATUS(status);
+	ASSERT_EQ(0, code) TH_LOG("%s", code < 5 ? child_errs[code] : "?");
+
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 1)) TH_LOG("child's writes reached the parent");
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, i0, &pf));
+	ASSERT_EQ(n, pf.present);
+	ASSERT_EQ(n, pf.in_dev);
+	ASSERT_EQ((long)n, gm_query_count(fd, self->buf, n, GMEM_LOC_DEV(i0->gm_dev_id)));
+}
+
+/* Required test 8: munmap hands every device page back, on both devices. */
+TEST_F_TIMEOUT(lifecycle, munmap_returns_device_pages, LC_TIMEOUT)
+{
+	const size_t len = 16 * GM_MIB, n = gm_pages(len), half = n / 2;
+	struct gmem_fake_info info;
+	struct gmem_fake_migrate m;
+	int i;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 3);
+	ASSERT_EQ(0, gm_migrate(self->d.fd[0], self->buf, len / 2, 0, &m));
+	ASSERT_EQ(half, m.moved);
+	ASSERT_EQ(0, gm_migrate(self->d.fd[1], gm_page_addr(self->buf, half), len / 2, 1, &m));
+	ASSERT_EQ(n - half, m.moved);
+	for (i = 0; i < GM_NR_DEVS; i++) {
+		ASSERT_EQ(0, gm_info(self->d.fd[i], &info));
+		ASSERT_EQ(half, info.used_pages);
+		ASSERT_EQ(info.total_pages - half, info.free_pages);
+	}
+
+	ASSERT_EQ(0, munmap(self->buf, len));
+	self->buf = NULL;
+	for (i = 0; i < GM_NR_DEVS; i++) {
+		ASSERT_EQ(0, gm_info(self->d.fd[i], &info));
+		ASSERT_EQ(info.total_pages, info.free_pages) TH_LOG("device %d", i);
+		ASSERT_EQ(0, info.used_pages) TH_LOG("device %d", i);
+	}
+}
+
+/*
+ * Required test 9: a child attaches its own fd, migrates 16 MiB and exits
+ * without munmap or close; its pages must all come back.
+ */
+TEST_F_TIMEOUT(lifecycle, exit_returns_device_pages, LC_TIMEOUT)
+{
+	const size_t len = 16 * GM_MIB, n = gm_pages(len);
+	int up[2], down[2], status;
+	struct gmem_fake_info info;
+	uint64_t moved = 0, t;
+	char c;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(up));
+	ASSERT_EQ(0, pipe(down));
+	fflush(NULL);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct gmem_fake_migrate m = { 0 };
+		void *p = gm_map_anon(len);
+		int fd = gm_open(0);
+
+		close(up[0]);
+		close(down[1]);
+		if (p && fd >= 0 && !gm_attach(fd)) {
+			gm_fill(p, 0, n, 4);
+			if (!gm_migrate(fd, p, len, 0, &m))
+				moved = m.moved;
+		}
+		if (write(up[1], &moved, sizeof(moved)) != sizeof(moved))
+			_exit(2);
+		/* Wait for the parent's look at INFO, then exit as is. */
+		while (read(down[0], &c, 1) > 0)
+			;
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	ASSERT_EQ((ssize_t)sizeof(moved), read(up[0], &moved, sizeof(moved)));
+	ASSERT_EQ(n, moved) TH_LOG("the child failed to migrate its buffer");
+	ASSERT_EQ(0, gm_info(self->d.fd[0], &info));
+	ASSERT_EQ(n, info.used_pages);
+	ASSERT_EQ(info.total_pages - n, info.free_pages);
+
+	close(down[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	close(up[0]);
+
+	t = gm_now_ns();
+	ASSERT_EQ(0, gm_wait_idle(self->d.fd[0], &info, 2000))
+		TH_LOG("free %llu of %llu, used %llu after the child was reaped",
+		       (unsigned long long)info.free_pages,
+		       (unsigned long long)info.total_pages,
+		       (unsigned long long)info.used_pages);
+	t = gm_now_ns() - t;
+	if (t > 20 * 1000 * 1000)
+		ksft_print_msg("device pages came back %.1f ms after waitpid()\n", gm_ms(t));
+}
+
+/*
+ * Required test 10: rmmod while pages sit on the device (no fd open) must
+ * evict them with their data; the module then loads again, idle.
+ */
+TEST_F_TIMEOUT(lifecycle, rmmod_with_pages_mapped, LC_TIMEOUT)
+{
+	const char *params = getenv("GMEM_FAKE_PARAMS");
+	const size_t len = 8 * GM_MIB, n = gm_pages(len);
+	const struct gmem_fake_info i0 = self->d.info[0];
+	struct gmem_fake_migrate m;
+	struct gmem_fake_info info;
+	struct gm_pfns pf;
+	int fd;
+
+	if (!params)
+		SKIP(return, "GMEM_FAKE_PARAMS not set: could not load gmem_fake again");
+	gm_devs_close(&self->d);
+
+	fd = gm_open(0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, gm_attach(fd));
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 5);
+	ASSERT_EQ(0, gm_migrate(fd, self->buf, len, 0, &m));
+	ASSERT_EQ(n, m.moved);
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, &i0, &pf));
+	ASSERT_EQ(n, pf.in_dev) TH_LOG("close() took pages off the device: nothing left for rmmod");
+
+	ASSERT_EQ(0, gm_rmmod());
+	ASSERT_EQ(0, gm_wait_path(DEV0, false, 5000)) TH_LOG(DEV0 " still there after rmmod");
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 5));
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, &i0, &pf));
+	ASSERT_EQ(n, pf.present);
+	ASSERT_EQ(0, pf.in_dev);
+
+	ASSERT_EQ(0, gm_modprobe(params)) TH_LOG("modprobe gmem_fake %s", params);
+	ASSERT_EQ(0, gm_wait_path(DEV0, true, 5000));
+	fd = gm_open(0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, gm_info(fd, &info));
+	ASSERT_EQ(i0.total_pages, info.total_pages);
+	ASSERT_EQ(info.total_pages, info.free_pages);
+	ASSERT_EQ(0, info.used_pages);
+	ASSERT_EQ(0, info.to_dev_pages);
+	/* gmem's page table must not remember the evicted pages as on a device. */
+	ASSERT_EQ(0, gm_attach(fd));
+	ASSERT_EQ(0, gm_query_count(fd, self->buf, n, GMEM_LOC_DEV(i0.gm_dev_id)));
+	ASSERT_EQ(0, gm_query_count(fd, self->buf, n, GMEM_LOC_DEV(info.gm_dev_id)));
+	close(fd);
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 5));
+}
+
+/* Required test 11: 20 unload/load cycles, INFO works after each load. */
+TEST_F_TIMEOUT(lifecycle, load_unload_20, 600)
+{
+	const char *params = getenv("GMEM_FAKE_PARAMS");
+	struct gmem_fake_info info;
+	uint64_t t = gm_now_ns();
+	int i, dev, fd;
+
+	if (!params)
+		SKIP(return, "GMEM_FAKE_PARAMS not set: could not load gmem_fake again");
+	gm_devs_close(&self->d);
+
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(0, gm_rmmod()) TH_LOG("cycle %d", i);
+		ASSERT_EQ(0, gm_wait_path(DEV0, false, 5000)) TH_LOG("cycle %d", i);
+		ASSERT_EQ(0, gm_modprobe(params)) TH_LOG("cycle %d", i);
+		for (dev = 0; dev < GM_NR_DEVS; dev++) {
+			char path[32];
+
+			snprintf(path, sizeof(path), "/dev/gmem_fake%d", dev);
+			ASSERT_EQ(0, gm_wait_path(path, true, 5000)) TH_LOG("cycle %d", i);
+			fd = gm_open(dev);
+			ASSERT_LE(0, fd) TH_LOG("cycle %d device %d", i, dev);
+			ASSERT_EQ(0, gm_info(fd, &info)) TH_LOG("cycle %d device %d", i, dev);
+			close(fd);
+			ASSERT_EQ(GMEM_ABI_VERSION, info.abi_version);
+			ASSERT_EQ((unsigned int)dev, info.index);
+			ASSERT_EQ(self->d.info[dev].total_pages, info.total_pages);
+			ASSERT_EQ(info.total_pages, info.free_pages);
+			ASSERT_EQ(0, info.used_pages);
+		}
+	}
+	t = gm_now_ns() - t;
+	ksft_print_msg("20 unload/load cycles: %.0f ms, %.1f ms per cycle\n",
+		       gm_ms(t), gm_ms(t) / 20);
+}
+
+TEST_HARNESS_MAIN

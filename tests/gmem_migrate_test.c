@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gmem_fake migrations and data: host <-> device moves, coherent CPU access
+ * to device pages, unpopulated pages, partial ranges, two devices.
+ *
+ * Every test starts with both devices idle (free == total, asserted in the
+ * fixture) and leaves them idle: its buffers are unmapped in the teardown.
+ */
+#include "gmem_test_util.h"
+#include "kselftest_harness.h"
+
+#define MIG_TIMEOUT	300	/* seconds: TCG guests with debug kernels are slow */
+
+FIXTURE(migrate) {
+	struct gm_devs d;
+	void *buf;
+	size_t len;
+};
+
+FIXTURE_SETUP(migrate)
+{
+	char why[256] = "";
+
+	self->buf = NULL;
+	ASSERT_EQ(0, gm_devs_open(&self->d, 0x3, why, sizeof(why)))
+		TH_LOG("%s", why);
+}
+
+FIXTURE_TEARDOWN(migrate)
+{
+	if (self->buf)
+		munmap(self->buf, self->len);
+	gm_devs_close(&self->d);
+}
+
+/* Map the test buffer; the teardown unmaps it. */
+static void *map_buf(FIXTURE_DATA(migrate) *self, size_t len)
+{
+	self->len = len;
+	self->buf = gm_map_anon(len);
+	return self->buf;
+}
+
+static uint8_t dev_loc(FIXTURE_DATA(migrate) *self, int dev)
+{
+	return GMEM_LOC_DEV(self->d.info[dev].gm_dev_id);
+}
+
+/*
+ * Leave stale data in device memory: migrate @len of patterned memory to
+ * device 0 and unmap it, so that pages handed out next were used before.
+ */
+static int dirty_device(FIXTURE_DATA(migrate) *self, size_t len)
+{
+	struct gmem_fake_migrate m;
+	struct gmem_fake_info info;
+	void *p = gm_map_anon(len);
+	int ret;
+
+	if (!p)
+		return -ENOMEM;
+	gm_fill(p, 0, gm_pages(len), 99);
+	ret = gm_migrate(self->d.fd[0], p, len, 0, &m);
+	munmap(p, len);
+	if (!ret && m.moved != gm_pages(len))
+		ret = -EAGAIN;
+	if (!ret)
+		ret = gm_wait_idle(self->d.fd[0], &info, 0);
+	return ret;
+}
+
+TEST_F(migrate, info_sane)
+{
+	const struct gmem_fake_info *a = &self->d.info[0], *b = &self->d.info[1];
+	int i;
+
+	for (i = 0; i < GM_NR_DEVS; i++) {
+		const struct gmem_fake_info *in = &self->d.info[i];
+
+		ASSERT_EQ(GMEM_ABI_VERSION, in->abi_version);
+		ASSERT_EQ((unsigned int)i, in->index);
+		ASSERT_LE(1, in->gm_dev_id);
+		ASSERT_GE(GMEM_MAX_DEV_ID, in->gm_dev_id);
+		ASSERT_EQ(0, in->reserved);
+		ASSERT_NE(0, in->devmem_phys) TH_LOG("devmem_phys is 0: not root?");
+		ASSERT_EQ(0, in->devmem_phys % (2 * GM_MIB));
+		ASSERT_EQ(GM_DEVMEM_SIZE, in->devmem_size);
+		ASSERT_EQ(in->devmem_size / GM_PAGE_SIZE, in->total_pages);
+		ASSERT_EQ(in->total_pages, in->free_pages);
+		ASSERT_EQ(0, in->used_pages);
+		ASSERT_EQ(0, in->copy_errors);
+	}
+	ASSERT_NE(a->gm_dev_id, b->gm_dev_id);
+	ASSERT_TRUE(a->devmem_phys + a->devmem_size <= b->devmem_phys ||
+		    b->devmem_phys + b->devmem_size <= a->devmem_phys)
+		TH_LOG("device memory ranges overlap");
+}
+
+/* Required test 1: 64 MiB to device 0 and back, with the timings. */
+TEST_F_TIMEOUT(migrate, to_device_64m, MIG_TIMEOUT)
+{
+	const size_t len = 64 * GM_MIB, n = gm_pages(len);
+	const struct gmem_fake_info *before = &self->d.info[0];
+	struct gmem_fake_info on, back;
+	struct gmem_fake_migrate m;
+	int fd = self->d.fd[0];
+	uint64_t t, t_dev, t_host;
+	struct gm_pfns pf;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 1);
+
+	t = gm_now_ns();
+	ASSERT_EQ(0, gm_migrate(fd, self->buf, len, 0, &m));
+	t_dev = gm_now_ns() - t;
+	ASSERT_EQ(n, m.moved);
+	ASSERT_EQ(0, m.not_moved);
+
+	ASSERT_EQ((long)n, gm_query_count(fd, self->buf, n, dev_loc(self, 0)));
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, before, &pf));
+	ASSERT_EQ(n, pf.present);
+	ASSERT_EQ(n, pf.in_dev) TH_LOG("first PFN %#llx", (unsigned long long)pf.first_pfn);
+
+	ASSERT_EQ(0, gm_info(fd, &on));
+	ASSERT_EQ(before->free_pages - n, on.free_pages);
+	ASSERT_EQ(before->used_pages + n, on.used_pages);
+	ASSERT_EQ(before->to_dev_pages + n, on.to_dev_pages);
+	ASSERT_LT(before->copy_batches, on.copy_batches);
+	ASSERT_EQ(before->copy_errors, on.copy_errors);
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 1));
+
+	t = gm_now_ns();
+	ASSERT_EQ(0, gm_migrate(fd, self->buf, len, GMEM_FAKE_DEST_HOST, &m));
+	t_host = gm_now_ns() - t;
+	ASSERT_EQ(n, m.moved);
+	ASSERT_EQ(0, m.not_moved);
+
+	ASSERT_EQ(0, gm_info(fd, &back));
+	ASSERT_EQ(before->free_pages, back.free_pages);
+	ASSERT_EQ(before->used_pages, back.used_pages);
+	ASSERT_EQ(on.to_host_pages + n, back.to_host_pages);
+	ASSERT_EQ(0, back.copy_errors);
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 1));
+
+	ksft_print_msg("64 MiB (%zu pages) to device: %.1f ms, %.2f us/page, %.0f MiB/s\n",
+		       n, gm_ms(t_dev), gm_us_per_page(t_dev, n), gm_mib_per_s(t_dev, n));
+	ksft_print_msg("64 MiB (%zu pages) to host:   %.1f ms, %.2f us/page, %.0f MiB/s\n",
+		       n, gm_ms(t_host), gm_us_per_page(t_host, n), gm_mib_per_s(t_host, n));
+}
+
+/*
+ * Required test 2: the CPU reads and rewrites device pages in place (the
+ * memory is coherent, nothing migrates back), then the range goes home.
+ */
+TEST_F_TIMEOUT(migrate, cpu_access_on_device, MIG_TIMEOUT)
+{
+	const size_t len = 64 * GM_MIB, n = gm_pages(len);
+	const struct gmem_fake_info *before = &self->d.info[0];
+	struct gmem_fake_info back;
+	struct gmem_fake_migrate m;
+	int fd = self->d.fd[0];
+	struct gm_pfns pf;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 1);
+	ASSERT_EQ(0, gm_migrate(fd, self->buf, len, 0, &m));
+	ASSERT_EQ(n, m.moved);
+
+	/* Every byte read, then every byte rewritten, on the device. */
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 1));
+	gm_fill(self->buf, 0, n, 2);
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 2));
+
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, before, &pf));
+	ASSERT_EQ(n, pf.present);
+	ASSERT_EQ(n, pf.in_dev) TH_LOG("CPU access moved pages off the device");
+	ASSERT_EQ((long)n, gm_query_count(fd, self->buf, n, dev_loc(self, 0)));
+
+	ASSERT_EQ(0, gm_migrate(fd, self->buf, len, GMEM_FAKE_DEST_HOST, &m));
+	ASSERT_EQ(n, m.moved);
+	ASSERT_EQ(0, m.not_moved);
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 2));
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, before, &pf));
+	ASSERT_EQ(n, pf.present);
+	ASSERT_EQ(0, pf.in_dev);
+	ASSERT_EQ((long)n, gm_query_count(fd, self->buf, n, GMEM_LOC_HOST));
+	ASSERT_EQ(0, gm_info(fd, &back));
+	ASSERT_EQ(before->free_pages, back.free_pages);
+	ASSERT_EQ(0, back.used_pages);
+}
+
+/* Required test 3a: never-touched pages land on the device as zeroes. */
+TEST_F_TIMEOUT(migrate, unpopulated_reads_zero, MIG_TIMEOUT)
+{
+	const size_t len = 16 * GM_MIB, n = gm_pages(len);
+	struct gmem_fake_migrate m;
+	int fd = self->d.fd[0];
+	struct gm_pfns pf;
+
+	ASSERT_EQ(0, dirty_device(self, 2 * len)) TH_LOG("leaving stale data on the device");
+	ASSERT_NE(NULL, map_buf(self, len));
+
+	ASSERT_EQ(0, gm_migrate(fd, self->buf, len, 0, &m));
+	ASSERT_EQ(n, m.moved) TH_LOG("not_moved %llu", (unsigned long long)m.not_moved);
+	ASSERT_EQ(0, m.not_moved);
+	ASSERT_EQ((long)n, gm_query_count(fd, self->buf, n, dev_loc(self, 0)));
+
+	ASSERT_EQ(-1, gm_check_zero(self->buf, 0, n)) TH_LOG("stale device data leaked");
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, &self->d.info[0], &pf));
+	ASSERT_EQ(n, pf.present);
+	ASSERT_EQ(n, pf.in_dev);
+}
+
+/* Required test 3b: every third page populated, the others untouched. */
+TEST_F_TIMEOUT(migrate, mixed_populated_unpopulated, MIG_TIMEOUT)
+{
+	const size_t len = 8 * GM_MIB, n = gm_pages(len);
+	struct gmem_fake_migrate m;
+	int fd = self->d.fd[0];
+	struct gm_pfns pf;
+	size_t i;
+
+	ASSERT_EQ(0, dirty_device(self, 2 * len)) TH_LOG("leaving stale data on the device");
+	ASSERT_NE(NULL, map_buf(self, len));
+	/* No THP here, or touching one page would populate 512. */
+	ASSERT_EQ(0, madvise(self->buf, len, MADV_NOHUGEPAGE));
+	for (i = 0; i < n; i += 3)
+		gm_fill(self->buf, i, 1, 4);
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, &self->d.info[0], &pf));
+	ASSERT_EQ((n + 2) / 3, pf.present);
+
+	ASSERT_EQ(0, gm_migrate(fd, self->buf, len, 0, &m));
+	ASSERT_EQ(n, m.moved);
+	ASSERT_EQ(0, m.not_moved);
+	ASSERT_EQ((long)n, gm_query_count(fd, self->buf, n, dev_loc(self, 0)));
+	for (i = 0; i < n; i++) {
+		long bad = i % 3 ? gm_check_zero(self->buf, i, 1) :
+				   gm_check(self->buf, i, 1, 4);
+
+		ASSERT_EQ(-1, bad) TH_LOG("page %zu", i);
+	}
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, &self->d.info[0], &pf));
+	ASSERT_EQ(n, pf.in_dev);
+
+	ASSERT_EQ(0, gm_migrate(fd, self->buf, len, GMEM_FAKE_DEST_HOST, &m));
+	ASSERT_EQ(n, m.moved);
+	for (i = 0; i < n; i++) {
+		long bad = i % 3 ? gm_check_zero(self->buf, i, 1) :
+				   gm_check(self->buf, i, 1, 4);
+
+		ASSERT_EQ(-1, bad) TH_LOG("page %zu", i);
+	}
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, &self->d.info[0], &pf));
+	ASSERT_EQ(0, pf.in_dev);
+}
+
+/* Required test 4: a hole in the range fails the call and moves nothing. */
+TEST_F_TIMEOUT(migrate, partly_unmapped_efault, MIG_TIMEOUT)
+{
+	const size_t len = 8 * GM_MIB, n = gm_pages(len);
+	const size_t hole = n / 2 - 8, hole_n = 16, tail = hole + hole_n;
+	const struct gmem_fake_info *before = &self->d.info[0];
+	uint8_t locs_head[n], locs_tail[n], locs[n];
+	struct gmem_fake_info after;
+	struct gmem_fake_migrate m;
+	int fd = self->d.fd[0];
+	struct gm_pfns pf;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 5);
+	ASSERT_EQ(0, munmap(gm_page_addr(self->buf, hole), hole_n * GM_PAGE_SIZE));
+	ASSERT_EQ(0, gm_query(fd, self->buf, hole, locs_head));
+	ASSERT_EQ(0, gm_query(fd, gm_page_addr(self->buf, tail), n - tail, locs_tail));
+
+	ASSERT_EQ(-EFAULT, gm_migrate(fd, self->buf, len, 0, &m));
+
+	ASSERT_EQ(0, gm_info(fd, &after));
+	ASSERT_EQ(before->free_pages, after.free_pages);
+	ASSERT_EQ(before->used_pages, after.used_pages);
+	ASSERT_EQ(before->to_dev_pages, after.to_dev_pages);
+	ASSERT_EQ(0, gm_query(fd, self->buf, hole, locs));
+	ASSERT_EQ(0, memcmp(locs_head, locs, hole));
+	ASSERT_EQ(0, gm_query(fd, gm_page_addr(self->buf, tail), n - tail, locs));
+	ASSERT_EQ(0, memcmp(locs_tail, locs, n - tail));
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, before, &pf));
+	ASSERT_EQ(0, pf.in_dev);
+	ASSERT_EQ(-1, gm_check(self->buf, 0, hole, 5));
+	ASSERT_EQ(-1, gm_check(self->buf, tail, n - tail, 5));
+}
+
+/* Required test 5: pages already at the destination are not counted. */
+TEST_F_TIMEOUT(migrate, partly_on_device, MIG_TIMEOUT)
+{
+	const size_t len = 8 * GM_MIB, n = gm_pages(len), half = n / 2;
+	const struct gmem_fake_info *before = &self->d.info[0];
+	struct gmem_fake_info after;
+	struct gmem_fake_migrate m;
+	int fd = self->d.fd[0];
+	struct gm_pfns pf;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 6);
+
+	ASSERT_EQ(0, gm_migrate(fd, gm_page_addr(self->buf, half), len - len / 2, 0, &m));
+	ASSERT_EQ(n - half, m.moved);
+	ASSERT_EQ(0, m.not_moved);
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, half, before, &pf));
+	ASSERT_EQ(0, pf.in_dev);
+
+	/* Only the first half moves; the second half is already there. */
+	ASSERT_EQ(0, gm_migrate(fd, self->buf, len, 0, &m));
+	ASSERT_EQ(half, m.moved);
+	ASSERT_EQ(0, m.not_moved);
+
+	ASSERT_EQ((long)n, gm_query_count(fd, self->buf, n, dev_loc(self, 0)));
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, before, &pf));
+	ASSERT_EQ(n, pf.in_dev);
+	ASSERT_EQ(0, gm_info(fd, &after));
+	ASSERT_EQ(before->free_pages - n, after.free_pages);
+	ASSERT_EQ(before->to_dev_pages + n, after.to_dev_pages);
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 6));
+}
+
+/*
+ * Required test 6: pages on device 1 stay there when the range is sent to
+ * device 0 (not_moved); a move to host collects pages from both devices.
+ */
+TEST_F_TIMEOUT(migrate, two_devices, MIG_TIMEOUT)
+{
+	const size_t len = 8 * GM_MIB, n = gm_pages(len), half = n / 2;
+	const struct gmem_fake_info *i0 = &self->d.info[0], *i1 = &self->d.info[1];
+	void *tail;
+	struct gmem_fake_info info;
+	struct gmem_fake_migrate m;
+	struct gm_pfns pf;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	tail = gm_page_addr(self->buf, half);
+	gm_fill(self->buf, 0, n, 7);
+
+	ASSERT_EQ(0, gm_migrate(self->d.fd[1], tail, len / 2, 1, &m));
+	ASSERT_EQ(n - half, m.moved);
+	ASSERT_EQ(0, gm_migrate(self->d.fd[0], self->buf, len, 0, &m));
+	ASSERT_EQ(half, m.moved);
+	ASSERT_EQ(n - half, m.not_moved);
+
+	ASSERT_EQ((long)half, gm_query_count(self->d.fd[0], self->buf, half, dev_loc(self, 0)));
+	ASSERT_EQ((long)(n - half), gm_query_count(self->d.fd[0], tail, n - half,
+						   dev_loc(self, 1)));
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, half, i0, &pf));
+	ASSERT_EQ(half, pf.in_dev);
+	ASSERT_EQ(0, gm_pfns_dev(tail, n - half, i1, &pf));
+	ASSERT_EQ(n - half, pf.in_dev);
+	ASSERT_EQ(0, gm_info(self->d.fd[0], &info));
+	ASSERT_EQ(half, info.used_pages);
+	ASSERT_EQ(0, gm_info(self->d.fd[1], &info));
+	ASSERT_EQ(n - half, info.used_pages);
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 7));
+
+	ASSERT_EQ(0, gm_migrate(self->d.fd[0], self->buf, len, GMEM_FAKE_DEST_HOST, &m));
+	ASSERT_EQ(n, m.moved);
+	ASSERT_EQ(0, m.not_moved);
+	ASSERT_EQ((long)n, gm_query_count(self->d.fd[0], self->buf, n, GMEM_LOC_HOST));
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, i0, &pf));
+	ASSERT_EQ(0, pf.in_dev);
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, i1, &pf));
+	ASSERT_EQ(0, pf.in_dev);
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 7));
+	ASSERT_EQ(0, gm_wait_idle(self->d.fd[0], &info, 0));
+	ASSERT_EQ(0, gm_wait_idle(self->d.fd[1], &info, 0));
+}
+
+TEST_HARNESS_MAIN
