@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * gmem_fake migrations and data: host <-> device moves, coherent CPU access
- * to device pages, unpopulated pages, partial ranges, two devices.
+ * to device pages, unpopulated pages, partial ranges, two devices, and the
+ * logical page table following what the CPU does to migrated pages.
  *
  * Every test starts with both devices idle (free == total, asserted in the
  * fixture) and leaves them idle: its buffers are unmapped in the teardown.
@@ -368,6 +369,70 @@ TEST_F_TIMEOUT(migrate, two_devices, MIG_TIMEOUT)
 	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 7));
 	ASSERT_EQ(0, gm_wait_idle(self->d.fd[0], &info, 0));
 	ASSERT_EQ(0, gm_wait_idle(self->d.fd[1], &info, 0));
+}
+
+
+/*
+ * The logical page table follows the CPU: pages dropped with
+ * MADV_DONTNEED read as NONE, a copy-on-write that gives the parent a host
+ * copy reads as HOST, and untouched device pages still read as on the
+ * device (the invalidations that hit them did not move them).
+ */
+TEST_F_TIMEOUT(migrate, query_follows_cpu, MIG_TIMEOUT)
+{
+	const size_t len = 8 * GM_MIB, n = gm_pages(len), drop = 64;
+	const struct gmem_fake_info *before = &self->d.info[0];
+	struct gmem_fake_migrate m;
+	int fd = self->d.fd[0], pipefd[2], status;
+	uint8_t *locs;
+	struct gm_pfns pf;
+	char *cow;
+	pid_t pid;
+	size_t i;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 3);
+	ASSERT_EQ(0, gm_migrate(fd, self->buf, len, 0, &m));
+	ASSERT_EQ(n, m.moved);
+
+	/* Drop the first pages: the CPU has nothing there any more. */
+	ASSERT_EQ(0, madvise(self->buf, drop * GM_PAGE_SIZE, MADV_DONTNEED));
+
+	/* A child shares the rest; the parent writes one page: CoW. */
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char c;
+
+		close(pipefd[1]);
+		_exit(read(pipefd[0], &c, 1) == 1 ? 0 : 1);
+	}
+	close(pipefd[0]);
+	cow = gm_page_addr(self->buf, drop);
+	cow[0] = 0x5a;
+	ASSERT_EQ(1, write(pipefd[1], "x", 1));
+	close(pipefd[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+
+	locs = malloc(n);
+	ASSERT_NE(NULL, locs);
+	ASSERT_EQ(0, gm_query(fd, self->buf, n, locs));
+	for (i = 0; i < drop; i++)
+		ASSERT_EQ(GMEM_LOC_NONE, locs[i]) TH_LOG("page %zu", i);
+	ASSERT_EQ(GMEM_LOC_HOST, locs[drop]);
+	for (i = drop + 1; i < n; i++)
+		ASSERT_EQ(dev_loc(self, 0), locs[i]) TH_LOG("page %zu", i);
+	free(locs);
+
+	/* The CPU page table agrees, and no data was lost. */
+	ASSERT_EQ(0, gm_pfns_dev(gm_page_addr(self->buf, drop + 1), n - drop - 1,
+				 before, &pf));
+	ASSERT_EQ(n - drop - 1, pf.in_dev);
+	ASSERT_EQ(-1, gm_check_zero(self->buf, 0, drop));
+	ASSERT_EQ(0x5a, cow[0]);
+	ASSERT_EQ(-1, gm_check(self->buf, drop + 1, n - drop - 1, 3));
 }
 
 TEST_HARNESS_MAIN

@@ -16,11 +16,11 @@ static struct gm_as *gm_as_from_mn(struct mmu_notifier *mn)
 }
 
 /*
- * Keep the logical page table honest: an invalidation that can move or drop
- * pages resets their entries.  gmem's own migrations announce themselves
- * with the gmem pgmap owner and record their outcome themselves; pure
- * permission changes (mprotect, fork's write-protect, soft-dirty) leave
- * pages where they are.
+ * Keep the logical page table honest: an unmap forgets the pages, any other
+ * invalidation that may move or drop them marks them stale.  gmem's own
+ * migrations announce themselves with the gmem pgmap owner and record their
+ * outcome themselves; pure permission changes (mprotect, fork's
+ * write-protect, soft-dirty) leave pages where they are.
  */
 static int gm_as_invalidate_range_start(struct mmu_notifier *mn,
 					const struct mmu_notifier_range *range)
@@ -39,14 +39,15 @@ static int gm_as_invalidate_range_start(struct mmu_notifier *mn,
 	default:
 		break;
 	}
-	gm_pt_invalidate(&as->pt, range->start, range->end);
+	gm_pt_invalidate(&as->pt, range->start, range->end,
+			 range->event == MMU_NOTIFY_UNMAP);
 	return 0;
 }
 
 /* The mm is being torn down: every page goes, so does the table. */
 static void gm_as_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
-	gm_pt_invalidate(&gm_as_from_mn(mn)->pt, 0, ULONG_MAX & PAGE_MASK);
+	gm_pt_invalidate(&gm_as_from_mn(mn)->pt, 0, ULONG_MAX & PAGE_MASK, true);
 }
 
 static struct mmu_notifier *gm_as_alloc_notifier(struct mm_struct *mm)

@@ -4,13 +4,14 @@
  * include/gmem/gmem.h and the interfaces between the core's files.
  *
  * Lock order, outermost first:
- *   mmap_lock (read)			migrations hold it across a whole call
- *     gm_dev.mem_rwsem (read)		migrations into that device
- *       gm_as.ctx_lock			attach/detach, device lookups of an as
+ *   gm_dev.mem_rwsem (read)		a migration into that device, whole call
+ *     mmap_lock (read)			a migration, whole call
  *       gm_devmem_alloc.lock		device page allocation (may sleep)
  *         gm_pt.lock (spinlock)	logical page table entries
- * gm_dev.mem_rwsem is taken for write without mmap_lock (registration,
- * teardown); teardown then locks device pages through migrate_device_range().
+ *   gm_as.ctx_lock			attach/detach, device lookups of an as
+ * gm_dev.mem_rwsem is taken for write only to publish or unpublish the
+ * memory; eviction then runs with no gmem lock held and locks device pages
+ * through migrate_device_range(), never the mmap lock.
  * The mmu notifier callbacks only take gm_pt.lock, so they never sleep and
  * never wait for a migration.
  */
@@ -171,6 +172,13 @@ struct gm_ctx {
 	struct list_head node;
 };
 
+/*
+ * Top bit of a logical page table entry: an invalidation hit the page and
+ * the code below the bit is gmem's last knowledge, to be checked against
+ * the CPU page table before anyone relies on it (gm_as_refresh()).
+ */
+#define GM_PT_STALE		0x80
+
 /* The pgmap owner of every gmem device-coherent pagemap: lets a migration
  * select pages of any gmem device, and lets the notifier recognise gmem's
  * own migrations.
@@ -204,13 +212,20 @@ void gm_pt_init(struct gm_pt *pt);
 void gm_pt_destroy(struct gm_pt *pt);
 int gm_pt_prepare(struct gm_pt *pt, unsigned long start, unsigned long end);
 void gm_pt_invalidate(struct gm_pt *pt, unsigned long start,
-		      unsigned long end);
+		      unsigned long end, bool dropped);
 void gm_pt_inflight_begin(struct gm_pt *pt, struct gm_pt_inflight *f,
 			  unsigned long start, unsigned long end);
 bool gm_pt_inflight_end_locked(struct gm_pt *pt, struct gm_pt_inflight *f);
 void gm_pt_set_locked(struct gm_pt *pt, unsigned long addr, u8 loc);
 void gm_pt_read(struct gm_pt *pt, unsigned long start, unsigned long npages,
 		u8 *locs);
+bool gm_pt_has_stale(struct gm_pt *pt, unsigned long start,
+		     unsigned long npages);
+void gm_pt_refresh_locked(struct gm_pt *pt, unsigned long start,
+			  unsigned long npages, const unsigned long *hmm_pfns);
+
+/* gm_refresh.c */
+int gm_as_refresh(struct gm_as *as, unsigned long start, unsigned long npages);
 
 /* gm_migrate.c */
 int gm_check_range(unsigned long start, unsigned long len);

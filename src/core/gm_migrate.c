@@ -359,10 +359,10 @@ static void gm_batch_count_to_host(struct gm_batch *b)
 
 /*
  * Commit a batch: switch the mappings of the copied pages, release what
- * migrate_vma_setup() took, and record where the pages now live.  A page
- * counts as placed only if it is still mapped after the switch and no
- * invalidation hit the batch meanwhile; otherwise the CPU dropped it
- * (MADV_DONTNEED racing with the migration) and the table says NONE.
+ * migrate_vma_setup() took, and record where the pages now live.  If an
+ * invalidation hit the batch meanwhile, or a page is no longer mapped after
+ * the switch (MADV_DONTNEED racing with the migration), the entry is marked
+ * stale for readers to check against the CPU page table.
  */
 static void gm_batch_finish(struct gm_migration *m, struct gm_batch *b)
 {
@@ -399,7 +399,7 @@ static void gm_batch_finish(struct gm_migration *m, struct gm_batch *b)
 			continue;
 		gm_pt_set_locked(pt, b->mig.start + (i << PAGE_SHIFT),
 				 trusted && page_mapped(page) ? loc :
-				 GMEM_LOC_NONE);
+				 loc | GM_PT_STALE);
 	}
 	spin_unlock(&pt->lock);
 
@@ -562,8 +562,12 @@ EXPORT_SYMBOL_GPL(gm_migrate_to_host);
  * @npages: number of pages, not zero
  * @locs: filled with one GMEM_LOC_* code per page
  *
- * Context: any context that may take a spinlock.
- * Return: 0, -EINVAL or -EOVERFLOW for a bad range.
+ * Entries that an invalidation left in doubt are first checked against the
+ * CPU page table, so the answer is exact for pages nobody moves meanwhile.
+ *
+ * Context: process context, may sleep; takes the mmap lock for read.
+ * Return: 0, -EINVAL or -EOVERFLOW for a bad range, -ENOMEM, -EBUSY if the
+ * range kept changing while it was being checked.
  */
 int gm_as_query(struct gm_as *as, unsigned long start, unsigned long npages,
 		u8 *locs)
@@ -573,6 +577,9 @@ int gm_as_query(struct gm_as *as, unsigned long start, unsigned long npages,
 	if (npages > TASK_SIZE >> PAGE_SHIFT)
 		return -EOVERFLOW;
 	err = gm_check_range(start, npages << PAGE_SHIFT);
+	if (err)
+		return err;
+	err = gm_as_refresh(as, start, npages);
 	if (err)
 		return err;
 	gm_pt_read(&as->pt, start, npages, locs);

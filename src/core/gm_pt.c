@@ -6,11 +6,15 @@
  * in an xarray indexed by address >> GM_PT_BLOCK_SHIFT, so the table costs
  * one byte per tracked page plus one xarray slot per 2 MiB.
  *
- * The table records gmem's own placements.  Any invalidation that can move
- * or drop a page behind gmem's back (munmap, MADV_DONTNEED, CoW, foreign
- * migration, swap) resets the covered entries to GMEM_LOC_NONE: "gmem no
- * longer knows", which callers read as "the CPU's page, if any".
+ * The table is exact for gmem's own migrations, which record their outcome.
+ * Other invalidations cannot say what they did: the same MMU_NOTIFY_CLEAR
+ * announces a zap, a copy-on-write, or a huge page collapse that khugepaged
+ * then abandons because the pages are device pages.  So an unmap resets
+ * entries to GMEM_LOC_NONE, and anything else that may have moved pages
+ * marks them GM_PT_STALE; readers refresh stale entries from the CPU page
+ * table (gm_as_refresh()) when they need the truth.
  */
+#include <linux/hmm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include "gm_internal.h"
@@ -87,12 +91,30 @@ void gm_pt_set_locked(struct gm_pt *pt, unsigned long addr, u8 loc)
 		block->loc[gm_pt_slot(addr)] = loc;
 }
 
+static void gm_pt_block_invalidate(struct gm_pt_block *block,
+				   unsigned long slot, unsigned long n,
+				   bool dropped)
+{
+	u8 *loc = &block->loc[slot];
+	unsigned long i;
+
+	if (dropped) {
+		memset(loc, GMEM_LOC_NONE, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (loc[i] != GMEM_LOC_NONE)
+			loc[i] |= GM_PT_STALE;
+}
+
 /*
- * Forget [start, end): called from the address space's mmu notifier, so it
- * must not sleep.  Migration batches in flight over the range learn that
- * their outcome can no longer be trusted.
+ * [start, end) was invalidated: forget it if its pages are @dropped, else
+ * mark what gmem knew of it stale.  Called from the address space's mmu
+ * notifier, so it must not sleep.  Migration batches in flight over the
+ * range learn that their outcome can no longer be trusted.
  */
-void gm_pt_invalidate(struct gm_pt *pt, unsigned long start, unsigned long end)
+void gm_pt_invalidate(struct gm_pt *pt, unsigned long start, unsigned long end,
+		      bool dropped)
 {
 	struct gm_pt_inflight *f;
 	struct gm_pt_block *block;
@@ -107,8 +129,8 @@ void gm_pt_invalidate(struct gm_pt *pt, unsigned long start, unsigned long end)
 			  gm_pt_index(end - 1)) {
 		addr = max(start, index << GM_PT_BLOCK_SHIFT);
 		next = min(end, (index + 1) << GM_PT_BLOCK_SHIFT);
-		memset(&block->loc[gm_pt_slot(addr)], GMEM_LOC_NONE,
-		       (next - addr) >> PAGE_SHIFT);
+		gm_pt_block_invalidate(block, gm_pt_slot(addr),
+				       (next - addr) >> PAGE_SHIFT, dropped);
 	}
 	spin_unlock(&pt->lock);
 }
@@ -149,13 +171,62 @@ void gm_pt_read(struct gm_pt *pt, unsigned long start, unsigned long npages,
 		unsigned long next = min(end, (index + 1) << GM_PT_BLOCK_SHIFT);
 		unsigned long n = (next - addr) >> PAGE_SHIFT;
 		struct gm_pt_block *block = xa_load(&pt->blocks, index);
+		unsigned long i;
 
-		if (block)
-			memcpy(locs, &block->loc[gm_pt_slot(addr)], n);
-		else
-			memset(locs, GMEM_LOC_NONE, n);
+		for (i = 0; i < n; i++)
+			locs[i] = block ?
+				  block->loc[gm_pt_slot(addr) + i] & ~GM_PT_STALE :
+				  GMEM_LOC_NONE;
 		locs += n;
 		addr = next;
 	}
 	spin_unlock(&pt->lock);
+}
+
+/* Does any entry of the range need gm_as_refresh()? */
+bool gm_pt_has_stale(struct gm_pt *pt, unsigned long start,
+		     unsigned long npages)
+{
+	unsigned long addr, end = start + (npages << PAGE_SHIFT);
+	bool stale = false;
+
+	spin_lock(&pt->lock);
+	for (addr = start; addr < end && !stale; addr += PAGE_SIZE) {
+		struct gm_pt_block *block = xa_load(&pt->blocks, gm_pt_index(addr));
+
+		if (!block) {
+			addr = ((gm_pt_index(addr) + 1) << GM_PT_BLOCK_SHIFT) - PAGE_SIZE;
+			continue;
+		}
+		stale = block->loc[gm_pt_slot(addr)] & GM_PT_STALE;
+	}
+	spin_unlock(&pt->lock);
+	return stale;
+}
+
+/*
+ * Replace stale entries by what the CPU page table says, from a snapshot
+ * @hmm_pfns of hmm_range_fault() that the caller validated under pt->lock.
+ */
+void gm_pt_refresh_locked(struct gm_pt *pt, unsigned long start,
+			  unsigned long npages, const unsigned long *hmm_pfns)
+{
+	unsigned long i;
+
+	lockdep_assert_held(&pt->lock);
+	for (i = 0; i < npages; i++) {
+		unsigned long addr = start + (i << PAGE_SHIFT);
+		struct gm_pt_block *block = xa_load(&pt->blocks, gm_pt_index(addr));
+		u8 *loc = block ? &block->loc[gm_pt_slot(addr)] : NULL;
+		struct gm_dev *dev;
+
+		if (!loc || !(*loc & GM_PT_STALE))
+			continue;
+		if (!(hmm_pfns[i] & HMM_PFN_VALID)) {
+			*loc = GMEM_LOC_NONE;
+			continue;
+		}
+		dev = gm_page_dev(hmm_pfn_to_page(hmm_pfns[i]));
+		*loc = dev ? GMEM_LOC_DEV(dev->id) : GMEM_LOC_HOST;
+	}
 }

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The fake copy engine: requests run on an unbound workqueue, so copies
- * proceed on another CPU while gmem prepares the next batch, as a DMA
- * engine would.  Device memory here is CPU-addressable, so a copy is a
- * page copy.
+ * The fake copy engine: a request runs on a workqueue, on another CPU than
+ * the one that submitted it, so copies proceed while gmem prepares the
+ * next batch, as with a DMA engine.  (Queued on the submitting CPU, the
+ * worker would preempt the submitter and the copy would run inline.)
+ * Device memory here is CPU-addressable, so a copy is a page copy.
  */
+#include <linux/cpumask.h>
 #include <linux/highmem.h>
 #include <linux/slab.h>
+#include <linux/smp.h>
 #include "fake.h"
 
 /**
@@ -36,6 +39,14 @@ static void gmem_fake_copy_work(struct work_struct *work)
 	gm_copy_complete(req, 0);
 }
 
+/* The next online CPU after the current one, or the current one if alone. */
+static int gmem_fake_engine_cpu(void)
+{
+	int cpu = cpumask_next(raw_smp_processor_id(), cpu_online_mask);
+
+	return cpu < nr_cpu_ids ? cpu : cpumask_first(cpu_online_mask);
+}
+
 static int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req)
 {
 	struct gmem_fake_dev *fdev = gm_dev_drvdata(dev);
@@ -46,7 +57,7 @@ static int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req)
 		return -ENOMEM;
 	INIT_WORK(&copy->work, gmem_fake_copy_work);
 	copy->req = req;
-	queue_work(fdev->engine, &copy->work);
+	queue_work_on(gmem_fake_engine_cpu(), fdev->engine, &copy->work);
 	return 0;
 }
 
@@ -56,8 +67,7 @@ const struct gm_mmu gmem_fake_mmu = {
 
 int gmem_fake_engine_init(struct gmem_fake_dev *fdev)
 {
-	fdev->engine = alloc_workqueue("%s_engine", WQ_UNBOUND | WQ_HIGHPRI, 0,
-				       fdev->name);
+	fdev->engine = alloc_workqueue("%s_engine", 0, 0, fdev->name);
 	return fdev->engine ? 0 : -ENOMEM;
 }
 

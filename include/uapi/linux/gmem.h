@@ -18,11 +18,12 @@
 #define GMEM_LOC_NONE			0
 /* gmem placed the page in host (system) RAM. */
 #define GMEM_LOC_HOST			1
-/* The page lives in the memory of the gmem device with id @id (1..253). */
+/* The page lives in the memory of the gmem device with id @id (1..125). */
 #define GMEM_LOC_DEV_BASE		2
 #define GMEM_LOC_DEV(id)		(GMEM_LOC_DEV_BASE + (id))
 #define GMEM_LOC_IS_DEV(loc)		((loc) >= GMEM_LOC_DEV_BASE)
 #define GMEM_LOC_DEV_ID(loc)		((loc) - GMEM_LOC_DEV_BASE)
-#define GMEM_MAX_DEV_ID			253
+/* Codes stay below 0x80: the kernel keeps a flag of its own in the top bit. */
+#define GMEM_MAX_DEV_ID			125
 
 #endif /* _UAPI_LINUX_GMEM_H */
