@@ -3,13 +3,13 @@
 #
 # The project's test command: builds gmem for the stock Debian 6.1 and 6.12
 # kernels and a debug 6.12 kernel, runs the static checks (checkpatch,
-# sparse, W=1, DKMS, shellcheck) and the tests in a QEMU guest of each
+# sparse, W=1, kernel-doc, DKMS, shellcheck) and the tests in a QEMU guest of each
 # kernel. Every check counts as one test; the last line printed is
 # "N passed, N failed" and the exit status is non-zero iff something failed.
 #
 # usage: scripts/check.sh [--kernels 6.1,6.12,debug] [--no-static] [--quick]
 #   --kernels    the kernels to build for and boot (default: all three)
-#   --no-static  skip checkpatch, sparse, W=1, DKMS and shellcheck
+#   --no-static  skip checkpatch, sparse, W=1, kernel-doc, DKMS and shellcheck
 #   --quick      run the VM tests under THP=always only
 #
 # Logs go to build/check/; the debug kernel is cached under
@@ -146,11 +146,12 @@ if [ -n "$static" ]; then
 	# checkpatch from the packaged 6.12 source, cached by package version.
 	srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 	cpdir=${GMEM_CACHE:-/var/cache/gmem}/checkpatch/$srcver
-	if [ ! -f "$cpdir/checkpatch.pl" ]; then
+	if [ ! -f "$cpdir/checkpatch.pl" ] || [ ! -f "$cpdir/kernel-doc" ]; then
 		mkdir -p "$cpdir.tmp"
 		tar -xJf /usr/src/linux-source-6.12.tar.xz -C "$cpdir.tmp" --strip-components=2 \
 			linux-source-6.12/scripts/checkpatch.pl linux-source-6.12/scripts/spelling.txt \
-			linux-source-6.12/scripts/const_structs.checkpatch
+			linux-source-6.12/scripts/const_structs.checkpatch \
+			linux-source-6.12/scripts/kernel-doc
 		rm -rf "$cpdir"
 		mv "$cpdir.tmp" "$cpdir"
 	fi
@@ -158,6 +159,15 @@ if [ -n "$static" ]; then
 		step all "checkpatch $f" "checkpatch-${f//\//_}" \
 			"$cpdir/checkpatch.pl" --strict --no-tree --show-types -q -f "$f" || true
 	done < <(find src include -name '*.[ch]' | sort)
+
+	# kernel-doc warns on stderr but exits 0: any output is a failure.
+	kerneldoc_clean() {
+		local out
+		out=$(perl "$cpdir/kernel-doc" -none -Wall "$@" 2>&1)
+		[ -z "$out" ] || { echo "$out"; return 1; }
+	}
+	# shellcheck disable=SC2046 # one word per file
+	step all "kernel-doc" kernel-doc kerneldoc_clean $(find src include -name '*.[ch]' | sort) || true
 
 	if [[ " ${built[*]} " == *" $k612 "* ]]; then
 		step 6.12 "sparse build on $k612" sparse make KVER="$k612" C=2 &&

@@ -338,4 +338,52 @@ TEST_F_TIMEOUT(badinput, table, 120)
 	}
 }
 
+/* Reserve @n huge pages of the default size; 0 or -errno. */
+static int reserve_hugepages(int n)
+{
+	char val[16];
+	int fd, len, ret = 0;
+
+	fd = open("/proc/sys/vm/nr_hugepages", O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(val, sizeof(val), "%d", n);
+	if (write(fd, val, len) != len)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * hugetlbfs memory cannot move: migrate_vma does not handle it, and gmem
+ * says so up front.  Skipped where the kernel has no hugetlbfs.
+ */
+TEST_F_TIMEOUT(badinput, hugetlb, 60)
+{
+	const size_t len = 2 * GM_MIB;
+	struct gmem_fake_info before, now;
+	struct gmem_fake_migrate m;
+	void *p;
+
+	if (reserve_hugepages(2))
+		SKIP(return, "no hugetlbfs in this kernel");
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (p == MAP_FAILED) {
+		reserve_hugepages(0);
+		SKIP(return, "no free huge page: %s", strerror(errno));
+	}
+	gm_fill(p, 0, gm_pages(len), 4);
+
+	ASSERT_EQ(0, gm_info(self->d.fd[0], &before));
+	ASSERT_EQ(-EOPNOTSUPP, gm_migrate(self->d.fd[0], p, len, 0, &m));
+	ASSERT_EQ(0, gm_info(self->d.fd[0], &now));
+	ASSERT_EQ(before.free_pages, now.free_pages);
+	ASSERT_EQ(before.to_dev_pages, now.to_dev_pages);
+	ASSERT_EQ(-1, gm_check(p, 0, gm_pages(len), 4));
+
+	munmap(p, len);
+	reserve_hugepages(0);
+}
+
 TEST_HARNESS_MAIN

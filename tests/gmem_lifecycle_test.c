@@ -286,4 +286,47 @@ TEST_F_TIMEOUT(lifecycle, load_unload_20, 600)
 		       gm_ms(t), gm_ms(t) / 20);
 }
 
+/*
+ * gmem_fake refuses device memory it cannot use, says why in the kernel log,
+ * and leaves no device behind: missing or misaligned ranges, System RAM, a
+ * range claimed twice, a bad device count.
+ */
+TEST_F_TIMEOUT(lifecycle, bad_module_params, LC_TIMEOUT)
+{
+	static const struct {
+		const char *params;
+		const char *reason;	/* in the kernel log */
+	} bad[] = {
+		{ "num_devices=1", "devmem_base needs 1 addresses" },
+		{ "num_devices=9", "num_devices must be" },
+		{ "num_devices=1 devmem_base=0x100001000 devmem_size=0x10000000",
+		  "not 2 MiB aligned" },
+		{ "num_devices=1 devmem_base=0x100000000 devmem_size=0",
+		  "not 2 MiB aligned or empty" },
+		{ "num_devices=1 devmem_base=0x1000000 devmem_size=0x10000000",
+		  "System RAM" },
+		{ "num_devices=2 devmem_base=0x100000000,0x100000000 devmem_size=0x10000000",
+		  "claimed by a driver" },
+	};
+	const char *params = getenv("GMEM_FAKE_PARAMS");
+	size_t i;
+
+	if (!params)
+		SKIP(return, "GMEM_FAKE_PARAMS not set: could not load gmem_fake again");
+	gm_devs_close(&self->d);
+	ASSERT_EQ(0, gm_rmmod());
+	ASSERT_EQ(0, gm_wait_path(DEV0, false, 5000));
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_NE(0, gm_modprobe(bad[i].params)) TH_LOG("%s", bad[i].params);
+		EXPECT_NE(0, access(DEV0, F_OK)) TH_LOG("%s", bad[i].params);
+		EXPECT_EQ(0, gm_sh("dmesg | tail -n 8 | grep -q '%s'", bad[i].reason))
+			TH_LOG("%s: no '%s' in the kernel log", bad[i].params, bad[i].reason);
+		gm_sh("rmmod gmem_fake 2>/dev/null");
+	}
+
+	ASSERT_EQ(0, gm_modprobe(params));
+	ASSERT_EQ(0, gm_wait_path(DEV0, true, 5000));
+}
+
 TEST_HARNESS_MAIN

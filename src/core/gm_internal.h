@@ -227,6 +227,23 @@ void gm_pt_refresh_locked(struct gm_pt *pt, unsigned long start,
 /* gm_refresh.c */
 int gm_as_refresh(struct gm_as *as, unsigned long start, unsigned long npages);
 
+/**
+ * struct gm_host_stock - host pages allocated ahead for migrations to host
+ * @refill: allocates the missing pages, on another CPU
+ * @pages: the stock; NULL where a page was taken
+ */
+struct gm_host_stock {
+	struct work_struct refill;
+	struct page *pages[GM_BATCH_PAGES];
+};
+
+/* gm_host_stock.c */
+void gm_host_stock_init(struct gm_host_stock *stock);
+void gm_host_stock_refill(struct gm_host_stock *stock);
+unsigned long gm_host_stock_take(struct gm_host_stock *stock,
+				 struct page **pages, unsigned long n);
+void gm_host_stock_drain(struct gm_host_stock *stock);
+
 /* gm_migrate.c */
 int gm_check_range(unsigned long start, unsigned long len);
 

@@ -62,6 +62,7 @@ struct gm_batch {
  * @res: running totals
  * @exhausted: the device ran out of memory; stop after the current batch
  * @batch: the two batches in flight
+ * @stock: host pages for the next batch, migrations to host only
  */
 struct gm_migration {
 	struct gm_as *as;
@@ -70,6 +71,7 @@ struct gm_migration {
 	struct gm_migrate_result *res;
 	bool exhausted;
 	struct gm_batch batch[2];
+	struct gm_host_stock stock;
 };
 
 /**
@@ -235,8 +237,8 @@ static void gm_batch_prepare_to_host(struct gm_migration *m,
 		need++;
 	}
 
-	memset(b->dpages, 0, need * sizeof(b->dpages[0]));
-	got = gm_alloc_pages_bulk(GFP_HIGHUSER_MOVABLE, need, b->dpages);
+	got = gm_host_stock_take(&m->stock, b->dpages, need);
+	gm_host_stock_refill(&m->stock);
 	m->res->not_moved += need - got;
 	for (drop = need - got, r = b->nreqs; drop && r--; ) {
 		unsigned int d = min_t(unsigned long, drop, count[r]);
@@ -469,11 +471,16 @@ static int gm_migrate(struct gm_as *as, struct gm_dev *dev,
 	m->pm = dev ? dev->physmem : NULL;
 	m->res = res;
 
+	gm_host_stock_init(&m->stock);
+	if (!dev)
+		gm_host_stock_refill(&m->stock);
+
 	err = mmap_read_lock_killable(mm);
 	if (!err) {
 		err = gm_migrate_locked(m, mm, start, start + len);
 		mmap_read_unlock(mm);
 	}
+	gm_host_stock_drain(&m->stock);
 	kvfree(m);
 out_mmput:
 	mmput(mm);

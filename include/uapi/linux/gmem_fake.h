@@ -36,6 +36,7 @@
  * @abi_version: GMEM_ABI_VERSION of the module answering
  * @index: N of /dev/gmem_fakeN
  * @gm_dev_id: the gmem device id, as found in GMEM_LOC_DEV(id)
+ * @reserved: zero
  * @devmem_phys: physical base of the device memory (0 without CAP_SYS_ADMIN)
  * @devmem_size: size of the device memory in bytes
  * @total_pages: device pages

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host pages allocated ahead of a migration back to host RAM.
+ *
+ * Allocating (and, with init_on_alloc, zeroing) a batch of host pages costs
+ * as much as a third of a migration back, and it would sit on the CPU that
+ * runs migrate_vma_*, while the CPU of the copy engine waits.  So the pages
+ * of the next batch are allocated by a worker on another CPU while the
+ * current batch is set up, copied and committed.
+ */
+#include <linux/cpumask.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+#include <linux/workqueue.h>
+#include "gm_internal.h"
+
+static void gm_host_stock_fill(struct work_struct *work)
+{
+	struct gm_host_stock *stock =
+		container_of(work, struct gm_host_stock, refill);
+
+	/* Fills the NULL slots only: what is left over stays. */
+	gm_alloc_pages_bulk(GFP_HIGHUSER_MOVABLE, GM_BATCH_PAGES, stock->pages);
+}
+
+void gm_host_stock_init(struct gm_host_stock *stock)
+{
+	memset(stock->pages, 0, sizeof(stock->pages));
+	INIT_WORK(&stock->refill, gm_host_stock_fill);
+}
+
+/* Start refilling the stock, on another CPU than this one if there is one. */
+void gm_host_stock_refill(struct gm_host_stock *stock)
+{
+	int cpu = cpumask_next(raw_smp_processor_id(), cpu_online_mask);
+
+	if (cpu >= nr_cpu_ids)
+		cpu = cpumask_first(cpu_online_mask);
+	queue_work_on(cpu, system_wq, &stock->refill);
+}
+
+/*
+ * Move up to @n pages into @pages (which need not be zeroed), waiting for a
+ * refill in progress and allocating here what the stock lacks.  Returns the
+ * number of pages stored; fewer than @n only if memory is short.
+ */
+unsigned long gm_host_stock_take(struct gm_host_stock *stock,
+				 struct page **pages, unsigned long n)
+{
+	unsigned long got = 0, i;
+
+	flush_work(&stock->refill);
+	for (i = 0; i < GM_BATCH_PAGES && got < n; i++) {
+		if (!stock->pages[i])
+			continue;
+		pages[got++] = stock->pages[i];
+		stock->pages[i] = NULL;
+	}
+	if (got < n) {
+		memset(&pages[got], 0, (n - got) * sizeof(*pages));
+		got += gm_alloc_pages_bulk(GFP_HIGHUSER_MOVABLE, n - got,
+					   &pages[got]);
+	}
+	return got;
+}
+
+/* Wait for the refill and give back whatever was not used. */
+void gm_host_stock_drain(struct gm_host_stock *stock)
+{
+	unsigned long i;
+
+	flush_work(&stock->refill);
+	for (i = 0; i < GM_BATCH_PAGES; i++) {
+		if (stock->pages[i])
+			put_page(stock->pages[i]);
+		stock->pages[i] = NULL;
+	}
+}
