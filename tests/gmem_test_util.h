@@ -94,6 +94,29 @@ static inline int gm_query(int fd, void *addr, size_t npages, uint8_t *locs)
 	return gm_ioctl(fd, GMEM_FAKE_IOC_QUERY, &q);
 }
 
+/* The device loads (@write false) or stores @len bytes at @addr via @buf. */
+static inline int gm_dev_access(int fd, void *addr, size_t len, void *buf,
+				bool write, unsigned int *faults)
+{
+	struct gmem_fake_access a = {
+		.addr = (uintptr_t)addr,
+		.length = len,
+		.buf = (uintptr_t)buf,
+	};
+	int ret;
+
+	ret = gm_ioctl(fd, write ? GMEM_FAKE_IOC_DEV_WRITE : GMEM_FAKE_IOC_DEV_READ, &a);
+	if (faults)
+		*faults = a.faults;
+	return ret;
+}
+
+static inline int gm_mmu_stats(int fd, struct gmem_fake_mmu_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	return gm_ioctl(fd, GMEM_FAKE_IOC_MMU_STATS, st);
+}
+
 /* Number of pages in the range whose location is @loc, or -errno. */
 static inline long gm_query_count(int fd, void *addr, size_t npages, uint8_t loc)
 {

@@ -81,6 +81,10 @@ struct gm_copy_req {
 	struct completion done;
 };
 
+/* Access rights of a device mapping (gm_mmu.pmap_enter, gm_dev_fault()). */
+#define GM_PROT_READ		0x1
+#define GM_PROT_WRITE		0x2
+
 /**
  * struct gm_mmu - what a device driver does for gmem
  * @copy_submit: start copying @req and return; the engine may run it
@@ -89,13 +93,47 @@ struct gm_copy_req {
  *	the request was queued, or a negative errno if it was not (then
  *	gm_copy_complete() must not be called).  A request that completes
  *	with an error leaves every page of the batch where it was.
- *	Context: process context, may sleep; gmem holds the mmap lock of the
- *	address space (read) and the locks of every page in @req.
- *
- * Page-table and TLB callbacks for device faults arrive with gm_dev_fault().
+ *	Called in process context and may sleep; gmem holds the mmap lock
+ *	of the address space (read) and the locks of every page in @req.
+ * @pmap_create: create the device page table of a new context (an address
+ *	space attached to the device) and store it in *@pmap.  Optional: a
+ *	device without page tables (copy engine only) leaves the pmap
+ *	and TLB callbacks NULL and cannot use gm_dev_fault().
+ *	Called in process context; may sleep.
+ * @pmap_destroy: destroy it; gmem released every mapping first.
+ *	Called in process context; may sleep.
+ * @pmap_enter: map @npages pages from virtual address @va to @pages with
+ *	access @prot (GM_PROT_*), replacing what was mapped there.  A page is
+ *	host RAM or memory of a gmem device (gm_dev_page_offset()); it stays
+ *	valid until gmem releases the mapping.  Return 0 or a negative errno.
+ *	May sleep; gmem holds the context's mapping lock, which
+ *	serialises it against @pmap_release and @pmap_protect.
+ * @pmap_release: unmap [@start, @end); the pages may be freed once the
+ *	invalidation that called it completes, after @tlb_invl.
+ *	Must not sleep: called from mmu notifier invalidations, under
+ *	the context's mapping lock.
+ * @pmap_protect: reduce the access of mappings in [@start, @end) to
+ *	@prot (GM_PROT_READ on a write-protect, as fork does).
+ *	Called like @pmap_release.
+ * @tlb_invl: drop translations of [@start, @end) cached by the device;
+ *	called after every @pmap_release and @pmap_protect, and gmem does not
+ *	let the pages go before it returns.
+ *	Called like @pmap_release.
  */
 struct gm_mmu {
 	int (*copy_submit)(struct gm_dev *dev, struct gm_copy_req *req);
+	int (*pmap_create)(struct gm_dev *dev, struct gm_ctx *ctx, void **pmap);
+	void (*pmap_destroy)(struct gm_dev *dev, void *pmap);
+	int (*pmap_enter)(struct gm_dev *dev, void *pmap, unsigned long va,
+			  struct page **pages, unsigned long npages,
+			  unsigned int prot);
+	void (*pmap_release)(struct gm_dev *dev, void *pmap,
+			     unsigned long start, unsigned long end);
+	void (*pmap_protect)(struct gm_dev *dev, void *pmap,
+			     unsigned long start, unsigned long end,
+			     unsigned int prot);
+	void (*tlb_invl)(struct gm_dev *dev, void *pmap, unsigned long start,
+			 unsigned long end);
 };
 
 /**
@@ -160,5 +198,10 @@ int gm_migrate_to_host(struct gm_as *as, unsigned long start,
 		       unsigned long len, struct gm_migrate_result *res);
 int gm_as_query(struct gm_as *as, unsigned long start, unsigned long npages,
 		u8 *locs);
+
+int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
+		 unsigned int access);
+void *gm_ctx_pmap(const struct gm_ctx *ctx);
+u64 gm_ctx_invalidations(const struct gm_ctx *ctx);
 
 #endif /* _GMEM_GMEM_H */

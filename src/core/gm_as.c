@@ -135,9 +135,12 @@ EXPORT_SYMBOL_GPL(gm_as_is_current);
  * its @as reference afterwards.
  *
  * Context: process context, may sleep.
+ * For a device with page tables, the context then mirrors the address
+ * space: see gm_dev_fault().
+ *
  * Return: the context, or ERR_PTR(-EBUSY) if @dev is already attached to
  * @as, -ENODEV if @dev was destroyed, -ESRCH if the process has exited,
- * -ENOMEM.
+ * -ENOMEM, or the error of gm_mmu.pmap_create.
  */
 struct gm_ctx *gm_as_attach(struct gm_as *as, struct gm_dev *dev)
 {
@@ -155,32 +158,42 @@ struct gm_ctx *gm_as_attach(struct gm_as *as, struct gm_dev *dev)
 		return ERR_PTR(-ESRCH);
 	}
 	ref = gm_as_get(mm);
-	mmput(mm);
 	if (IS_ERR(ref)) {
-		kfree(ctx);
-		return ERR_CAST(ref);
+		err = PTR_ERR(ref);
+		goto err_mmput;
 	}
 
+	ctx->as = as;
+	ctx->dev = dev;
 	mutex_lock(&as->ctx_lock);
 	list_for_each_entry(other, &as->ctxs, node)
 		if (other->dev == dev)
 			err = -EBUSY;
 	if (READ_ONCE(dev->dead))
 		err = -ENODEV;
-	if (!err) {
-		ctx->as = as;
-		ctx->dev = dev;
-		kref_get(&dev->ref);
+	if (!err)
 		list_add_tail(&ctx->node, &as->ctxs);
-	}
 	mutex_unlock(&as->ctx_lock);
+	if (err)
+		goto err_put;
 
-	if (err) {
-		gm_as_put(ref);
-		kfree(ctx);
-		return ERR_PTR(err);
-	}
+	err = gm_ctx_map_init(ctx, mm);
+	if (err)
+		goto err_unlist;
+	kref_get(&dev->ref);
+	mmput(mm);
 	return ctx;
+
+err_unlist:
+	mutex_lock(&as->ctx_lock);
+	list_del(&ctx->node);
+	mutex_unlock(&as->ctx_lock);
+err_put:
+	gm_as_put(ref);
+err_mmput:
+	mmput(mm);
+	kfree(ctx);
+	return ERR_PTR(err);
 }
 EXPORT_SYMBOL_GPL(gm_as_attach);
 
@@ -197,6 +210,7 @@ void gm_as_detach(struct gm_ctx *ctx)
 {
 	struct gm_as *as = ctx->as;
 
+	gm_ctx_map_fini(ctx);
 	mutex_lock(&as->ctx_lock);
 	list_del(&ctx->node);
 	mutex_unlock(&as->ctx_lock);

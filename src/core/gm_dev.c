@@ -19,7 +19,9 @@ static DEFINE_XARRAY_ALLOC(gm_devs);
  * @drvdata: returned by gm_dev_drvdata()
  *
  * Context: process context, may sleep.
- * Return: the device, or ERR_PTR(-EINVAL) for a missing callback or name,
+ * Return: the device, or ERR_PTR(-EINVAL) for a missing callback or name
+ * (copy_submit is required; pmap_create needs every other pmap and TLB
+ * callback but pmap_protect),
  * -ENOMEM, or -ENOSPC when GMEM_MAX_DEV_ID devices exist.
  */
 struct gm_dev *gm_dev_create(const struct gm_mmu *mmu, const char *name,
@@ -29,6 +31,10 @@ struct gm_dev *gm_dev_create(const struct gm_mmu *mmu, const char *name,
 	int err;
 
 	if (!mmu || !mmu->copy_submit || !name || !*name)
+		return ERR_PTR(-EINVAL);
+	/* Device page tables come whole, or not at all (pmap_protect optional). */
+	if (mmu->pmap_create && (!mmu->pmap_destroy || !mmu->pmap_enter ||
+				 !mmu->pmap_release || !mmu->tlb_invl))
 		return ERR_PTR(-EINVAL);
 
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);

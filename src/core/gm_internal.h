@@ -3,7 +3,8 @@
  * gmem core internals: the objects behind the opaque handles of
  * include/gmem/gmem.h and the interfaces between the core's files.
  *
- * Lock order, outermost first:
+ * Lock order, outermost first (gm_ctx.pmap_lock: see gm_fault.c, it is
+ * taken inside mmu notifier invalidations and never with another gmem lock):
  *   gm_dev.mem_rwsem (read)		a migration into that device, whole call
  *     mmap_lock (read)			a migration, whole call
  *       gm_devmem_alloc.lock		device page allocation (may sleep)
@@ -165,11 +166,21 @@ struct gm_as {
  * @as: the address space; the context holds a reference
  * @dev: the device; the context holds a reference
  * @node: in gm_as.ctxs
+ * @mni: mirrors the whole address space into @pmap (devices with pmaps)
+ * @pmap_lock: the "driver lock" of the hmm.rst recipe: serialises
+ *	gm_mmu.pmap_enter after mmu_interval_read_retry() against the
+ *	invalidations that release and protect mappings
+ * @pmap: the device page table, from gm_mmu.pmap_create
+ * @invalidations: invalidations that reached the device
  */
 struct gm_ctx {
 	struct gm_as *as;
 	struct gm_dev *dev;
 	struct list_head node;
+	struct mmu_interval_notifier mni;
+	struct mutex pmap_lock;		/* see above */
+	void *pmap;
+	atomic64_t invalidations;
 };
 
 /*
@@ -249,6 +260,11 @@ int gm_check_range(unsigned long start, unsigned long len);
 
 /* gm_evict.c */
 void gm_physmem_evict_all(struct gm_physmem *pm);
+
+/* gm_fault.c */
+bool gm_mmu_has_pmap(const struct gm_mmu *mmu);
+int gm_ctx_map_init(struct gm_ctx *ctx, struct mm_struct *mm);
+void gm_ctx_map_fini(struct gm_ctx *ctx);
 
 /* gm_as.c */
 bool gm_as_has_dev(struct gm_as *as, const struct gm_dev *dev);

@@ -9,6 +9,7 @@
 
 #include <linux/miscdevice.h>
 #include <linux/workqueue.h>
+#include <linux/gmem_fake.h>
 #include <gmem/gmem.h>
 
 #define GMEM_FAKE_MAX_DEVICES	8
@@ -37,9 +38,15 @@ struct gmem_fake_dev {
 struct gmem_fake_dev *gmem_fake_dev_by_index(unsigned int index);
 
 /* fake_copy.c */
-extern const struct gm_mmu gmem_fake_mmu;
+int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req);
 int gmem_fake_engine_init(struct gmem_fake_dev *fdev);
 void gmem_fake_engine_fini(struct gmem_fake_dev *fdev);
+
+/* fake_mmu.c */
+extern const struct gm_mmu gmem_fake_mmu;
+int gmem_fake_mmu_access(void *pmap, unsigned long va, void *buf, size_t len,
+			 bool write);
+void gmem_fake_mmu_stats(void *pmap, struct gmem_fake_mmu_stats *st);
 
 /* fake_ioctl.c */
 extern const struct file_operations gmem_fake_fops;

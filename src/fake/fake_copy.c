@@ -47,7 +47,7 @@ static int gmem_fake_engine_cpu(void)
 	return cpu < nr_cpu_ids ? cpu : cpumask_first(cpu_online_mask);
 }
 
-static int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req)
+int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req)
 {
 	struct gmem_fake_dev *fdev = gm_dev_drvdata(dev);
 	struct gmem_fake_copy *copy;
@@ -60,10 +60,6 @@ static int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req)
 	queue_work_on(gmem_fake_engine_cpu(), fdev->engine, &copy->work);
 	return 0;
 }
-
-const struct gm_mmu gmem_fake_mmu = {
-	.copy_submit = gmem_fake_copy_submit,
-};
 
 int gmem_fake_engine_init(struct gmem_fake_dev *fdev)
 {

@@ -5,9 +5,11 @@
  * attachment is only usable by that process.
  */
 #include <linux/capability.h>
+#include <linux/mm.h>
 #include <linux/fs.h>
 #include <linux/rwsem.h>
 #include <linux/sched.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/gmem_fake.h>
@@ -18,11 +20,13 @@
  * @fdev: the device
  * @ctx_rwsem: held for write to attach or detach, for read to use @ctx
  * @ctx: the attachment, NULL before GMEM_FAKE_IOC_ATTACH
+ * @faults: device faults raised by loads and stores through this file
  */
 struct gmem_fake_file {
 	struct gmem_fake_dev *fdev;
 	struct rw_semaphore ctx_rwsem;
 	struct gm_ctx *ctx;
+	atomic64_t faults;
 };
 
 static int gmem_fake_open(struct inode *inode, struct file *file)
@@ -196,6 +200,101 @@ static long gmem_fake_query(struct gmem_fake_file *ff, void __user *uarg)
 	return ret;
 }
 
+/* Most device faults one load or store may raise for the same page. */
+#define GMEM_FAKE_FAULT_RETRIES	16
+
+/*
+ * One page's worth of a device access at @addr; on a miss, a device fault
+ * for what is left of the access (up to 2 MiB), then the access again.
+ */
+static int gmem_fake_access_page(struct gmem_fake_file *ff, unsigned long addr,
+				 unsigned long end, void *buf, size_t n,
+				 bool write, u32 *faults)
+{
+	unsigned long fault_end = min(PAGE_ALIGN(end), (addr & PAGE_MASK) + SZ_2M);
+	unsigned int access = write ? GM_PROT_READ | GM_PROT_WRITE : GM_PROT_READ;
+	unsigned int tries;
+	int err;
+
+	for (tries = 0; tries < GMEM_FAKE_FAULT_RETRIES; tries++) {
+		if (!gmem_fake_mmu_access(gm_ctx_pmap(ff->ctx), addr, buf, n, write))
+			return 0;
+		(*faults)++;
+		atomic64_inc(&ff->faults);
+		err = gm_dev_fault(ff->ctx, addr & PAGE_MASK,
+				   fault_end - (addr & PAGE_MASK), access);
+		if (err)
+			return err;
+	}
+	return -EBUSY;
+}
+
+static long gmem_fake_access(struct gmem_fake_file *ff, void __user *uarg,
+			     bool write)
+{
+	struct gmem_fake_access arg;
+	unsigned long addr, end;
+	char __user *ubuf;
+	void *bounce;
+	long ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags || !arg.length || arg.length > GMEM_FAKE_ACCESS_MAX)
+		return -EINVAL;
+	if (arg.addr + arg.length < arg.addr || arg.addr + arg.length > TASK_SIZE)
+		return -EFAULT;
+	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+
+	down_read(&ff->ctx_rwsem);
+	if (!gmem_fake_caller_as(ff, &ret))
+		goto out;
+	arg.faults = 0;
+	ubuf = u64_to_user_ptr(arg.buf);
+	end = arg.addr + arg.length;
+	for (addr = arg.addr, ret = 0; addr < end && !ret; ) {
+		size_t n = min(end - addr, PAGE_SIZE - offset_in_page(addr));
+
+		if (write && copy_from_user(bounce, ubuf, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = gmem_fake_access_page(ff, addr, end, bounce, n, write,
+					    &arg.faults);
+		if (!ret && !write && copy_to_user(ubuf, bounce, n))
+			ret = -EFAULT;
+		addr += n;
+		ubuf += n;
+	}
+out:
+	up_read(&ff->ctx_rwsem);
+	kfree(bounce);
+	if (!ret && copy_to_user(uarg, &arg, sizeof(arg)))
+		ret = -EFAULT;
+	return ret;
+}
+
+static long gmem_fake_mmu_stats_ioctl(struct gmem_fake_file *ff,
+				      void __user *uarg)
+{
+	struct gmem_fake_mmu_stats st = {};
+	long ret;
+
+	down_read(&ff->ctx_rwsem);
+	if (gmem_fake_caller_as(ff, &ret)) {
+		gmem_fake_mmu_stats(gm_ctx_pmap(ff->ctx), &st);
+		st.faults = atomic64_read(&ff->faults);
+		st.invalidations = gm_ctx_invalidations(ff->ctx);
+		ret = 0;
+	}
+	up_read(&ff->ctx_rwsem);
+	if (!ret && copy_to_user(uarg, &st, sizeof(st)))
+		ret = -EFAULT;
+	return ret;
+}
+
 static long gmem_fake_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -213,6 +312,12 @@ static long gmem_fake_ioctl(struct file *file, unsigned int cmd,
 		return gmem_fake_migrate(ff, uarg);
 	case GMEM_FAKE_IOC_QUERY:
 		return gmem_fake_query(ff, uarg);
+	case GMEM_FAKE_IOC_DEV_READ:
+		return gmem_fake_access(ff, uarg, false);
+	case GMEM_FAKE_IOC_DEV_WRITE:
+		return gmem_fake_access(ff, uarg, true);
+	case GMEM_FAKE_IOC_MMU_STATS:
+		return gmem_fake_mmu_stats_ioctl(ff, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -21,6 +21,14 @@
  *   -EACCES      the caller's mm is not the one attached through this fd
  *                (fd inherited over fork or passed over a socket)
  *   -ESRCH       the attached process has exited
+ *
+ * Device loads and stores (DEV_READ, DEV_WRITE) go through the device's MMU
+ * and TLB; a miss is a device fault that gmem resolves (gm_dev_fault()):
+ *   -EINVAL      length zero or above GMEM_FAKE_ACCESS_MAX, flags set
+ *   -EFAULT      part of the range is not mapped in the process, or buf
+ *                is bad
+ *   -EPERM       a store to memory the process may not write
+ *   -EBUSY       the range kept being invalidated under the access
  */
 #ifndef _UAPI_LINUX_GMEM_FAKE_H
 #define _UAPI_LINUX_GMEM_FAKE_H
@@ -105,6 +113,43 @@ struct gmem_fake_query {
 
 #define GMEM_FAKE_QUERY_MAX		(1u << 20)
 
+/**
+ * struct gmem_fake_access - a load or store by the device
+ * @addr: first byte, any alignment
+ * @length: bytes, 1..GMEM_FAKE_ACCESS_MAX
+ * @buf: user pointer: where a load puts the data, where a store takes it
+ * @flags: must be zero
+ * @faults: out: device faults the access raised
+ */
+struct gmem_fake_access {
+	__u64 addr;
+	__u64 length;
+	__u64 buf;
+	__u32 flags;
+	__u32 faults;
+};
+
+#define GMEM_FAKE_ACCESS_MAX		(64u << 20)
+
+/**
+ * struct gmem_fake_mmu_stats - the device MMU of this fd's attachment
+ * @faults: device faults raised by loads and stores
+ * @invalidations: invalidations of the CPU page table that reached the
+ *	device (each one releases or write-protects a range and flushes the TLB)
+ * @tlb_flushes: TLB flush requests received
+ * @tlb_hits: translations found in the TLB
+ * @tlb_misses: translations walked in the device page table
+ * @mapped_pages: pages mapped in the device page table now
+ */
+struct gmem_fake_mmu_stats {
+	__u64 faults;
+	__u64 invalidations;
+	__u64 tlb_flushes;
+	__u64 tlb_hits;
+	__u64 tlb_misses;
+	__u64 mapped_pages;
+};
+
 /* Fill struct gmem_fake_info. */
 #define GMEM_FAKE_IOC_INFO	_IOR(GMEM_FAKE_IOC_MAGIC, 0x90, struct gmem_fake_info)
 /* Attach the caller's address space to this device (-EBUSY if already attached). */
@@ -115,5 +160,11 @@ struct gmem_fake_query {
 #define GMEM_FAKE_IOC_MIGRATE	_IOWR(GMEM_FAKE_IOC_MAGIC, 0x93, struct gmem_fake_migrate)
 /* Read the logical page table for a range. */
 #define GMEM_FAKE_IOC_QUERY	_IOW(GMEM_FAKE_IOC_MAGIC, 0x94, struct gmem_fake_query)
+/* The device loads from the attached address space. */
+#define GMEM_FAKE_IOC_DEV_READ	_IOWR(GMEM_FAKE_IOC_MAGIC, 0x95, struct gmem_fake_access)
+/* The device stores into the attached address space. */
+#define GMEM_FAKE_IOC_DEV_WRITE	_IOWR(GMEM_FAKE_IOC_MAGIC, 0x96, struct gmem_fake_access)
+/* Read the figures of the device MMU of this attachment. */
+#define GMEM_FAKE_IOC_MMU_STATS	_IOR(GMEM_FAKE_IOC_MAGIC, 0x97, struct gmem_fake_mmu_stats)
 
 #endif /* _UAPI_LINUX_GMEM_FAKE_H */

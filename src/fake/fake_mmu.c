@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fake device's MMU: a page table per attached address space, and a
+ * small TLB in front of it that only gm_mmu.tlb_invl empties.  If gmem
+ * released a mapping but forgot the TLB, the device would go on using a
+ * page the CPU freed, and the tests, which check every byte, would see it.
+ *
+ * The page table's xarray lock is the MMU lock: a device access holds it
+ * while it touches the page, so an invalidation (which takes it to release
+ * or flush) waits for accesses in flight, as a TLB shootdown waits on real
+ * hardware.
+ */
+#include <linux/highmem.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/xarray.h>
+#include "fake.h"
+
+#define GMEM_FAKE_TLB_ENTRIES	64
+#define GMEM_FAKE_PTE_PROT	(GM_PROT_READ | GM_PROT_WRITE)
+#define GMEM_FAKE_PTE_SHIFT	2
+
+/**
+ * struct gmem_fake_tlbe - a cached translation
+ * @vpn: virtual page number
+ * @pte: the page table entry it caches
+ * @valid: the entry is in use
+ */
+struct gmem_fake_tlbe {
+	unsigned long vpn;
+	unsigned long pte;
+	bool valid;
+};
+
+/**
+ * struct gmem_fake_pmap - a device page table and its TLB
+ * @pte: vpn -> xa_mk_value(pfn << GMEM_FAKE_PTE_SHIFT | GM_PROT_*);
+ *	its lock is the MMU lock (see above)
+ * @tlb: direct-mapped by vpn
+ * @tlb_flushes: tlb_invl calls
+ * @tlb_hits: translations found in @tlb
+ * @tlb_misses: translations walked in @pte
+ */
+struct gmem_fake_pmap {
+	struct xarray pte;
+	struct gmem_fake_tlbe tlb[GMEM_FAKE_TLB_ENTRIES];
+	u64 tlb_flushes;
+	u64 tlb_hits;
+	u64 tlb_misses;
+};
+
+static int gmem_fake_pmap_create(struct gm_dev *dev, struct gm_ctx *ctx,
+				 void **pmap)
+{
+	struct gmem_fake_pmap *p = kzalloc(sizeof(*p), GFP_KERNEL);
+
+	if (!p)
+		return -ENOMEM;
+	xa_init(&p->pte);
+	*pmap = p;
+	return 0;
+}
+
+static void gmem_fake_pmap_destroy(struct gm_dev *dev, void *pmap)
+{
+	struct gmem_fake_pmap *p = pmap;
+
+	WARN_ON(!xa_empty(&p->pte));
+	xa_destroy(&p->pte);
+	kfree(p);
+}
+
+static int gmem_fake_pmap_enter(struct gm_dev *dev, void *pmap,
+				unsigned long va, struct page **pages,
+				unsigned long npages, unsigned int prot)
+{
+	struct gmem_fake_pmap *p = pmap;
+	unsigned long i, vpn = va >> PAGE_SHIFT;
+
+	for (i = 0; i < npages; i++) {
+		unsigned long pte = page_to_pfn(pages[i]) << GMEM_FAKE_PTE_SHIFT | prot;
+		int err = xa_err(xa_store(&p->pte, vpn + i, xa_mk_value(pte),
+					  GFP_KERNEL));
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void gmem_fake_pmap_release(struct gm_dev *dev, void *pmap,
+				   unsigned long start, unsigned long end)
+{
+	struct gmem_fake_pmap *p = pmap;
+	unsigned long vpn;
+	void *entry;
+
+	xa_lock(&p->pte);
+	xa_for_each_range(&p->pte, vpn, entry, start >> PAGE_SHIFT,
+			  (end - 1) >> PAGE_SHIFT)
+		__xa_erase(&p->pte, vpn);
+	xa_unlock(&p->pte);
+}
+
+static void gmem_fake_pmap_protect(struct gm_dev *dev, void *pmap,
+				   unsigned long start, unsigned long end,
+				   unsigned int prot)
+{
+	struct gmem_fake_pmap *p = pmap;
+	unsigned long vpn;
+	void *entry;
+
+	xa_lock(&p->pte);
+	xa_for_each_range(&p->pte, vpn, entry, start >> PAGE_SHIFT,
+			  (end - 1) >> PAGE_SHIFT) {
+		unsigned long pte = xa_to_value(entry);
+
+		pte &= ~(unsigned long)GMEM_FAKE_PTE_PROT | prot;
+		/* Replacing a present entry allocates nothing. */
+		__xa_store(&p->pte, vpn, xa_mk_value(pte), GFP_ATOMIC);
+	}
+	xa_unlock(&p->pte);
+}
+
+static void gmem_fake_tlb_invl(struct gm_dev *dev, void *pmap,
+			       unsigned long start, unsigned long end)
+{
+	struct gmem_fake_pmap *p = pmap;
+	unsigned long first = start >> PAGE_SHIFT, last = (end - 1) >> PAGE_SHIFT;
+	unsigned int i;
+
+	xa_lock(&p->pte);
+	for (i = 0; i < GMEM_FAKE_TLB_ENTRIES; i++)
+		if (p->tlb[i].vpn >= first && p->tlb[i].vpn <= last)
+			p->tlb[i].valid = false;
+	p->tlb_flushes++;
+	xa_unlock(&p->pte);
+}
+
+/* The translation of @vpn, through the TLB; 0 if nothing is mapped. */
+static unsigned long gmem_fake_translate(struct gmem_fake_pmap *p,
+					 unsigned long vpn)
+{
+	struct gmem_fake_tlbe *e = &p->tlb[vpn % GMEM_FAKE_TLB_ENTRIES];
+	void *entry;
+
+	lockdep_assert_held(&p->pte.xa_lock);
+	if (e->valid && e->vpn == vpn) {
+		p->tlb_hits++;
+		return e->pte;
+	}
+	p->tlb_misses++;
+	entry = xa_load(&p->pte, vpn);
+	if (!entry)
+		return 0;
+	e->vpn = vpn;
+	e->pte = xa_to_value(entry);
+	e->valid = true;
+	return e->pte;
+}
+
+/**
+ * gmem_fake_mmu_access() - the device loads or stores within one page
+ * @pmap: the device page table
+ * @va: first byte
+ * @buf: kernel buffer the bytes come from or go to
+ * @len: bytes, not crossing a page boundary
+ * @write: a store
+ *
+ * Return: 0, or -ENOENT when the translation is missing or does not allow
+ * the access: a device fault.
+ */
+int gmem_fake_mmu_access(void *pmap, unsigned long va, void *buf, size_t len,
+			 bool write)
+{
+	struct gmem_fake_pmap *p = pmap;
+	unsigned int need = write ? GM_PROT_WRITE : GM_PROT_READ;
+	unsigned long pte;
+	void *kaddr;
+
+	xa_lock(&p->pte);
+	pte = gmem_fake_translate(p, va >> PAGE_SHIFT);
+	if (!(pte & need)) {
+		xa_unlock(&p->pte);
+		return -ENOENT;
+	}
+	kaddr = kmap_local_page(pfn_to_page(pte >> GMEM_FAKE_PTE_SHIFT));
+	if (write)
+		memcpy(kaddr + offset_in_page(va), buf, len);
+	else
+		memcpy(buf, kaddr + offset_in_page(va), len);
+	kunmap_local(kaddr);
+	xa_unlock(&p->pte);
+	return 0;
+}
+
+/* TLB figures and mapped pages, for GMEM_FAKE_IOC_MMU_STATS. */
+void gmem_fake_mmu_stats(void *pmap, struct gmem_fake_mmu_stats *st)
+{
+	struct gmem_fake_pmap *p = pmap;
+	unsigned long vpn;
+	void *entry;
+
+	xa_lock(&p->pte);
+	st->tlb_flushes = p->tlb_flushes;
+	st->tlb_hits = p->tlb_hits;
+	st->tlb_misses = p->tlb_misses;
+	st->mapped_pages = 0;
+	xa_for_each(&p->pte, vpn, entry)
+		st->mapped_pages++;
+	xa_unlock(&p->pte);
+}
+
+const struct gm_mmu gmem_fake_mmu = {
+	.copy_submit = gmem_fake_copy_submit,
+	.pmap_create = gmem_fake_pmap_create,
+	.pmap_destroy = gmem_fake_pmap_destroy,
+	.pmap_enter = gmem_fake_pmap_enter,
+	.pmap_release = gmem_fake_pmap_release,
+	.pmap_protect = gmem_fake_pmap_protect,
+	.tlb_invl = gmem_fake_tlb_invl,
+};

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Device faults through the fake device's MMU and TLB: the device reads
+ * what the CPU wrote and the other way round, first touch pulls pages into
+ * device memory, every CPU page-table change reaches the device (a stale
+ * TLB entry would return old bytes), write permission is honoured, and
+ * faults from several threads and racing munmap stay correct.
+ */
+#include <pthread.h>
+#include "gmem_test_util.h"
+#include "kselftest_harness.h"
+
+#define FAULT_TIMEOUT	300
+
+FIXTURE(fault) {
+	struct gm_devs d;
+	void *buf;
+	size_t len;
+	int fd;
+};
+
+FIXTURE_SETUP(fault)
+{
+	char why[256] = "";
+
+	self->buf = NULL;
+	ASSERT_EQ(0, gm_devs_open(&self->d, 0x1, why, sizeof(why)))
+		TH_LOG("%s", why);
+	self->fd = self->d.fd[0];
+}
+
+FIXTURE_TEARDOWN(fault)
+{
+	if (self->buf)
+		munmap(self->buf, self->len);
+	gm_devs_close(&self->d);
+}
+
+static void *map_buf(FIXTURE_DATA(fault) *self, size_t len)
+{
+	self->len = len;
+	self->buf = gm_map_anon(len);
+	return self->buf;
+}
+
+/* The device reads the CPU's data; first touch moves it to device memory. */
+TEST_F_TIMEOUT(fault, device_reads_cpu_data, FAULT_TIMEOUT)
+{
+	const size_t len = 4 * GM_MIB, n = gm_pages(len);
+	struct gmem_fake_mmu_stats st;
+	unsigned int faults;
+	void *copy;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 11);
+	copy = malloc(len);
+	ASSERT_NE(NULL, copy);
+
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, copy, false, &faults));
+	ASSERT_LT(0, faults);
+	ASSERT_EQ(-1, gm_check(copy, 0, n, 11));
+	ASSERT_EQ((long)n, gm_query_count(self->fd, self->buf, n,
+					  GMEM_LOC_DEV(self->d.info[0].gm_dev_id)));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &st));
+	ASSERT_EQ(n, st.mapped_pages);
+	ASSERT_EQ(faults, st.faults);
+
+	/* Mapped now: reading again raises no fault. */
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, copy, false, &faults));
+	ASSERT_EQ(0, faults);
+	free(copy);
+}
+
+/* The CPU reads what the device wrote, and the device what the CPU wrote. */
+TEST_F_TIMEOUT(fault, cpu_and_device_see_each_other, FAULT_TIMEOUT)
+{
+	const size_t len = 2 * GM_MIB, n = gm_pages(len);
+	void *src, *back;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	src = malloc(len);
+	back = malloc(len);
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, back);
+	gm_fill(src, 0, n, 12);
+
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, src, true, NULL));
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 12));
+
+	gm_fill(self->buf, 0, n, 13);
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, back, false, NULL));
+	ASSERT_EQ(-1, gm_check(back, 0, n, 13));
+
+	/* An unaligned access across pages. */
+	ASSERT_EQ(0, gm_dev_access(self->fd, (char *)self->buf + 100, 3 * GM_PAGE_SIZE,
+				   (char *)back + 100, false, NULL));
+	ASSERT_EQ(0, memcmp((char *)self->buf + 100, (char *)back + 100,
+			    3 * GM_PAGE_SIZE));
+	free(src);
+	free(back);
+}
+
+/*
+ * MADV_DONTNEED reaches the device: it reads zeroes afterwards, not the
+ * old bytes through its TLB, and the mappings are gone.
+ */
+TEST_F_TIMEOUT(fault, dontneed_reaches_device, FAULT_TIMEOUT)
+{
+	const size_t len = 2 * GM_MIB, n = gm_pages(len), drop = 16;
+	struct gmem_fake_mmu_stats before, after;
+	void *copy;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 14);
+	copy = malloc(len);
+	ASSERT_NE(NULL, copy);
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, copy, false, NULL));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &before));
+
+	ASSERT_EQ(0, madvise(self->buf, drop * GM_PAGE_SIZE, MADV_DONTNEED));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &after));
+	ASSERT_LT(before.invalidations, after.invalidations);
+	ASSERT_LT(before.tlb_flushes, after.tlb_flushes);
+	ASSERT_EQ(before.mapped_pages - drop, after.mapped_pages);
+
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, copy, false, NULL));
+	ASSERT_EQ(-1, gm_check_zero(copy, 0, drop));
+	ASSERT_EQ(-1, gm_check(copy, drop, n - drop, 14));
+	free(copy);
+}
+
+/* A read-only mapping refuses device stores; reads still work. */
+TEST_F_TIMEOUT(fault, readonly_refuses_device_write, FAULT_TIMEOUT)
+{
+	const size_t len = GM_MIB, n = gm_pages(len);
+	void *data;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 15);
+	data = malloc(len);
+	ASSERT_NE(NULL, data);
+
+	/* Mapped writable first, then write-protected by the CPU. */
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false, NULL));
+	ASSERT_EQ(0, mprotect(self->buf, len, PROT_READ));
+	gm_fill(data, 0, n, 16);
+	ASSERT_EQ(-EPERM, gm_dev_access(self->fd, self->buf, len, data, true, NULL));
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 15));
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false, NULL));
+	ASSERT_EQ(-1, gm_check(data, 0, n, 15));
+	free(data);
+}
+
+/* Unmapped memory: the device fault fails cleanly. */
+TEST_F_TIMEOUT(fault, unmapped_is_efault, FAULT_TIMEOUT)
+{
+	char data[64];
+	void *p = gm_map_anon(GM_MIB);
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, munmap(p, GM_MIB));
+	ASSERT_EQ(-EFAULT, gm_dev_access(self->fd, p, sizeof(data), data, false, NULL));
+	ASSERT_EQ(-EINVAL, gm_dev_access(self->fd, p, 0, data, false, NULL));
+}
+
+/*
+ * fork with device mappings: after the parent's device store (which breaks
+ * copy-on-write for the parent), the child still sees its own data.
+ */
+TEST_F_TIMEOUT(fault, fork_then_device_write, FAULT_TIMEOUT)
+{
+	const size_t len = GM_MIB, n = gm_pages(len);
+	int go[2], status;
+	void *data;
+	pid_t pid;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 17);
+	data = malloc(len);
+	ASSERT_NE(NULL, data);
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false, NULL));
+	ASSERT_EQ(0, pipe(go));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char c;
+
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(gm_check(self->buf, 0, n, 17) == -1 ? 0 : 1);
+	}
+	close(go[0]);
+	gm_fill(data, 0, n, 18);
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, true, NULL));
+	ASSERT_EQ(1, write(go[1], "x", 1));
+	close(go[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status) TH_LOG("child saw the parent's device store");
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 18));
+	free(data);
+}
+
+struct racer {
+	int fd;
+	char *buf;
+	size_t len;
+	uint64_t seed;
+	int err;
+};
+
+static void *device_writer(void *arg)
+{
+	struct racer *r = arg;
+	void *src = malloc(r->len);
+
+	if (!src) {
+		r->err = -ENOMEM;
+		return NULL;
+	}
+	gm_fill(src, 0, gm_pages(r->len), r->seed);
+	r->err = gm_dev_access(r->fd, r->buf, r->len, src, true, NULL);
+	free(src);
+	return NULL;
+}
+
+/* Two threads fault their own halves and the same page concurrently. */
+TEST_F_TIMEOUT(fault, two_threads, FAULT_TIMEOUT)
+{
+	const size_t len = 4 * GM_MIB, half = len / 2;
+	struct racer r[2];
+	pthread_t t[2];
+	char a[64], b[64];
+	int i;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	for (i = 0; i < 2; i++) {
+		r[i] = (struct racer){ self->fd, (char *)self->buf + i * half,
+				       half, 20 + i, 0 };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, device_writer, &r[i]));
+	}
+	/* Meanwhile the main thread reads the first page through the device. */
+	for (i = 0; i < 50; i++)
+		ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, sizeof(a), a, false, NULL));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+		ASSERT_EQ(0, r[i].err);
+	}
+	ASSERT_EQ(-1, gm_check(self->buf, 0, gm_pages(half), 20));
+	ASSERT_EQ(-1, gm_check((char *)self->buf + half, 0, gm_pages(half), 21));
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, sizeof(b), b, false, NULL));
+	ASSERT_EQ(0, memcmp(self->buf, b, sizeof(b)));
+}
+
+static void *unmapper(void *arg)
+{
+	struct racer *r = arg;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		munmap(r->buf, r->len);
+		if (mmap(r->buf, r->len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != r->buf) {
+			r->err = -errno;
+			return NULL;
+		}
+		memset(r->buf, i, r->len);
+	}
+	return NULL;
+}
+
+/* Device faults racing munmap: each access succeeds or says -EFAULT. */
+TEST_F_TIMEOUT(fault, fault_races_munmap, FAULT_TIMEOUT)
+{
+	const size_t len = 256 * 1024;
+	struct racer r;
+	pthread_t t;
+	char data[4096];
+	int i, ok = 0, gone = 0, ret;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	memset(self->buf, 0, len);
+	r = (struct racer){ self->fd, self->buf, len, 0, 0 };
+	ASSERT_EQ(0, pthread_create(&t, NULL, unmapper, &r));
+	for (i = 0; i < 400; i++) {
+		ret = gm_dev_access(self->fd, (char *)self->buf + (i % 64) * 4096,
+				    sizeof(data), data, false, NULL);
+		if (!ret)
+			ok++;
+		else if (ret == -EFAULT)
+			gone++;
+		else
+			ASSERT_EQ(0, ret);
+	}
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, r.err);
+	ASSERT_LT(0, ok);
+	TH_LOG("%d accesses succeeded, %d found the range unmapped", ok, gone);
+}
+
+TEST_HARNESS_MAIN
