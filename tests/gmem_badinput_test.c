@@ -18,6 +18,9 @@
 #define QUERY		GMEM_FAKE_IOC_QUERY
 #define ATTACH		GMEM_FAKE_IOC_ATTACH
 #define DETACH		GMEM_FAKE_IOC_DETACH
+#define DEV_READ	GMEM_FAKE_IOC_DEV_READ
+#define DEV_WRITE	GMEM_FAKE_IOC_DEV_WRITE
+#define MMU_STATS	GMEM_FAKE_IOC_MMU_STATS
 /* Unknown command number, and known numbers with the wrong size. */
 #define BAD_NR		_IOWR(GMEM_FAKE_IOC_MAGIC, 0x9f, struct gmem_fake_migrate)
 #define MIGRATE_BIG	_IOC(_IOC_READ | _IOC_WRITE, GMEM_FAKE_IOC_MAGIC, 0x93, \
@@ -55,7 +58,7 @@ static const struct bi_case {
 	unsigned long cmd;
 	enum bi_at at;
 	__u64 off;
-	__u64 len;		/* MIGRATE: bytes; QUERY: npages */
+	__u64 len;		/* MIGRATE, DEV_*: bytes; QUERY: npages */
 	__u32 dest;
 	__u32 flags;
 	int err;		/* expected errno */
@@ -96,6 +99,15 @@ static const struct bi_case {
 	{ "info_size_small", NONE, INFO_SMALL, AT_BUF, 0, 0, 0, 0, ENOTTY },
 	{ "child_migrate", CHILD, MIGRATE, AT_BUF, 0, BUF_LEN, 0, 0, EACCES },
 	{ "child_query", CHILD, QUERY, AT_BUF, 0, 16, 0, 0, EACCES },
+	{ "dev_read_zero_length", NONE, DEV_READ, AT_BUF, 0, 0, 0, 0, EINVAL },
+	{ "dev_read_too_long", NONE, DEV_READ, AT_BUF, 0, GMEM_FAKE_ACCESS_MAX + 1ULL, 0, 0, EINVAL },
+	{ "dev_write_flags", NONE, DEV_WRITE, AT_BUF, 0, 16, 0, 1, EINVAL },
+	{ "dev_read_wraps", NONE, DEV_READ, AT_ABS, -16ULL, 32, 0, 0, EFAULT },
+	{ "dev_read_kernel_address", NONE, DEV_READ, AT_ABS, 0xffff888000000000ULL, 16, 0, 0, EFAULT },
+	{ "dev_read_unmapped", UNMAPPED, DEV_READ, AT_AREA, 0, 16, 0, 0, EFAULT },
+	{ "dev_write_no_attach", FRESH_FD, DEV_WRITE, AT_BUF, 0, 16, 0, 0, ENOTCONN },
+	{ "dev_read_child", CHILD, DEV_READ, AT_BUF, 0, 16, 0, 0, EACCES },
+	{ "mmu_stats_no_attach", FRESH_FD, MMU_STATS, AT_BUF, 0, 0, 0, 0, ENOTCONN },
 };
 
 FIXTURE(badinput) {
@@ -248,6 +260,7 @@ static int row_ioctl(FIXTURE_DATA(badinput) *self, const struct bi_case *c)
 	union {
 		struct gmem_fake_migrate m;
 		struct gmem_fake_query q;
+		struct gmem_fake_access a;
 		char raw[512];
 	} arg;
 	__u64 addr = c->off;
@@ -264,6 +277,11 @@ static int row_ioctl(FIXTURE_DATA(badinput) *self, const struct bi_case *c)
 		arg.q.addr = addr;
 		arg.q.npages = c->len;
 		arg.q.locs = (uintptr_t)(self->bad_locs ? self->bad_locs : self->locs);
+	} else if (c->cmd == DEV_READ || c->cmd == DEV_WRITE) {
+		arg.a.addr = addr;
+		arg.a.length = c->len == AREA_LEN ? self->area_len : c->len;
+		arg.a.buf = (uintptr_t)self->locs;
+		arg.a.flags = c->flags;
 	} else {
 		arg.m.addr = addr;
 		arg.m.length = c->len == AREA_LEN ? self->area_len : c->len;

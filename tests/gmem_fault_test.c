@@ -299,4 +299,115 @@ TEST_F_TIMEOUT(fault, fault_races_munmap, FAULT_TIMEOUT)
 	TH_LOG("%d accesses succeeded, %d found the range unmapped", ok, gone);
 }
 
+/* munmap releases the device's mappings of the range. */
+TEST_F_TIMEOUT(fault, munmap_releases_mappings, FAULT_TIMEOUT)
+{
+	const size_t len = GM_MIB, n = gm_pages(len);
+	struct gmem_fake_mmu_stats before, after;
+	void *data = malloc(len);
+
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 30);
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false, NULL));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &before));
+	ASSERT_EQ(n, before.mapped_pages);
+
+	ASSERT_EQ(0, munmap(self->buf, len));
+	self->buf = NULL;
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &after));
+	ASSERT_EQ(0, after.mapped_pages);
+	ASSERT_LT(before.invalidations, after.invalidations);
+	free(data);
+}
+
+/*
+ * mremap moves the pages: the device finds them at the new address and
+ * nothing at the old one.
+ */
+TEST_F_TIMEOUT(fault, mremap_moves_device_view, FAULT_TIMEOUT)
+{
+	const size_t len = GM_MIB, n = gm_pages(len);
+	struct gmem_fake_mmu_stats before, after;
+	void *data = malloc(len), *dst, *moved;
+
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 31);
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false, NULL));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &before));
+
+	/* A free destination: map then unmap a range of the same size. */
+	dst = gm_map_anon(len);
+	ASSERT_NE(NULL, dst);
+	ASSERT_EQ(0, munmap(dst, len));
+	moved = mremap(self->buf, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	ASSERT_EQ(dst, moved);
+	self->buf = moved;
+
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &after));
+	ASSERT_LT(before.invalidations, after.invalidations);
+	ASSERT_EQ(0, after.mapped_pages);
+	memset(data, 0, len);
+	ASSERT_EQ(0, gm_dev_access(self->fd, moved, len, data, false, NULL));
+	ASSERT_EQ(-1, gm_check(data, 0, n, 31));
+	free(data);
+}
+
+/*
+ * gmem's own migration moves pages under the device's mappings: the device
+ * must follow them (no read through a mapping of the freed device page).
+ */
+TEST_F_TIMEOUT(fault, device_follows_migration, FAULT_TIMEOUT)
+{
+	const size_t len = 2 * GM_MIB, n = gm_pages(len);
+	const struct gmem_fake_info *info = &self->d.info[0];
+	struct gmem_fake_migrate m;
+	struct gm_pfns pf;
+	void *data = malloc(len);
+
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 32);
+	/* First touch maps device pages; then move them back to host. */
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false, NULL));
+	ASSERT_EQ(0, gm_migrate(self->fd, self->buf, len, GMEM_FAKE_DEST_HOST, &m));
+	ASSERT_EQ(n, m.moved);
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, info, &pf));
+	ASSERT_EQ(0, pf.in_dev);
+
+	/* The CPU writes new data to the host pages; the device must see it. */
+	gm_fill(self->buf, 0, n, 33);
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false, NULL));
+	ASSERT_EQ(-1, gm_check(data, 0, n, 33));
+	/* Pages gmem placed on the host stay there when the device maps them. */
+	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, info, &pf));
+	ASSERT_EQ(0, pf.in_dev);
+	free(data);
+}
+
+/* MADV_FREE reaches the device: it reads the old bytes or zeroes, no others. */
+TEST_F_TIMEOUT(fault, madv_free_reaches_device, FAULT_TIMEOUT)
+{
+	const size_t len = GM_MIB, n = gm_pages(len);
+	struct gmem_fake_mmu_stats before, after;
+	void *data = malloc(len);
+	size_t i;
+
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 34);
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false, NULL));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &before));
+	ASSERT_EQ(0, madvise(self->buf, len, MADV_FREE));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &after));
+	ASSERT_LT(before.invalidations, after.invalidations);
+
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false, NULL));
+	for (i = 0; i < n; i++)
+		ASSERT_TRUE(gm_check((char *)data, i, 1, 34) == -1 ||
+			    gm_check_zero(data, i, 1) == -1) TH_LOG("page %zu", i);
+	free(data);
+}
+
 TEST_HARNESS_MAIN
