@@ -106,8 +106,11 @@ struct gm_copy_req {
  *	access @prot (GM_PROT_*), replacing what was mapped there.  A page is
  *	host RAM or memory of a gmem device (gm_dev_page_offset()); it stays
  *	valid until gmem releases the mapping.  Return 0 or a negative errno.
- *	May sleep; gmem holds the context's mapping lock, which
- *	serialises it against @pmap_release and @pmap_protect.
+ *	gmem holds the context's mapping lock, which serialises it against
+ *	@pmap_release and @pmap_protect; the invalidations that take that
+ *	lock can come from memory reclaim, so @pmap_enter must not allocate
+ *	memory that may enter reclaim (use GFP_NOWAIT or memory set aside in
+ *	@pmap_create).
  * @pmap_release: unmap [@start, @end); the pages may be freed once the
  *	invalidation that called it completes, after @tlb_invl.
  *	Must not sleep: called from mmu notifier invalidations, under

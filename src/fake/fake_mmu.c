@@ -77,10 +77,14 @@ static int gmem_fake_pmap_enter(struct gm_dev *dev, void *pmap,
 	struct gmem_fake_pmap *p = pmap;
 	unsigned long i, vpn = va >> PAGE_SHIFT;
 
+	/*
+	 * GFP_NOWAIT: gmem holds the context's mapping lock, and reclaim
+	 * could invalidate this address space and wait for that lock.
+	 */
 	for (i = 0; i < npages; i++) {
 		unsigned long pte = page_to_pfn(pages[i]) << GMEM_FAKE_PTE_SHIFT | prot;
 		int err = xa_err(xa_store(&p->pte, vpn + i, xa_mk_value(pte),
-					  GFP_KERNEL));
+					  GFP_NOWAIT | __GFP_NOWARN));
 
 		if (err)
 			return err;
