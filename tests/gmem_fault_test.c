@@ -410,4 +410,49 @@ TEST_F_TIMEOUT(fault, madv_free_reaches_device, FAULT_TIMEOUT)
 	free(data);
 }
 
+/*
+ * Invalidation counts match what the test did: on a range the device has
+ * mapped, each of mprotect, MADV_DONTNEED and munmap of one page raises one
+ * invalidation, one TLB flush, and unmaps exactly that page.
+ */
+TEST_F_TIMEOUT(fault, invalidation_counts_match, FAULT_TIMEOUT)
+{
+	const size_t len = 64 * GM_PAGE_SIZE, n = gm_pages(len);
+	struct gmem_fake_mmu_stats st[4];
+	char *p;
+	void *data = malloc(len);
+
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, map_buf(self, len));
+	p = self->buf;
+	ASSERT_EQ(0, madvise(p, len, MADV_NOHUGEPAGE));
+	gm_fill(p, 0, n, 35);
+	ASSERT_EQ(0, gm_dev_access(self->fd, p, len, data, false, NULL));
+
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &st[0]));
+	ASSERT_EQ(n, st[0].mapped_pages);
+	ASSERT_EQ(0, mprotect(p + 10 * GM_PAGE_SIZE, GM_PAGE_SIZE, PROT_READ));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &st[1]));
+	ASSERT_EQ(0, madvise(p + 20 * GM_PAGE_SIZE, GM_PAGE_SIZE, MADV_DONTNEED));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &st[2]));
+	ASSERT_EQ(0, munmap(p + 30 * GM_PAGE_SIZE, GM_PAGE_SIZE));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &st[3]));
+
+	for (int i = 1; i < 4; i++) {
+		ASSERT_EQ(st[i - 1].invalidations + 1, st[i].invalidations) TH_LOG("step %d", i);
+		ASSERT_EQ(st[i - 1].tlb_flushes + 1, st[i].tlb_flushes) TH_LOG("step %d", i);
+		ASSERT_EQ(st[i - 1].mapped_pages - 1, st[i].mapped_pages) TH_LOG("step %d", i);
+	}
+	/* The rest is still mapped and reads the same bytes without a fault. */
+	{
+		unsigned int faults;
+
+		ASSERT_EQ(0, gm_dev_access(self->fd, p, 10 * GM_PAGE_SIZE, data, false,
+					   &faults));
+		ASSERT_EQ(0, faults);
+		ASSERT_EQ(-1, gm_check(data, 0, 10, 35));
+	}
+	free(data);
+}
+
 TEST_HARNESS_MAIN
