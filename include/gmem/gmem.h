@@ -22,7 +22,8 @@
  *	static const struct gm_mmu my_mmu = { .copy_submit = my_copy };
  *
  *	dev = gm_dev_create(&my_mmu, "mydev0", drvdata);
- *	err = gm_dev_register_physmem(dev, vram_base, vram_size);
+ *	err = gm_dev_register_physmem(dev, GM_MEM_COHERENT, vram_base,
+ *				      vram_size);
  *	as = gm_as_get(current->mm);
  *	ctx = gm_as_attach(as, dev);
  *	gm_as_put(as);
@@ -81,12 +82,39 @@ struct gm_copy_req {
 	struct completion done;
 };
 
-/* Access rights of a device mapping (gm_mmu.pmap_enter, gm_dev_fault()). */
+/**
+ * enum gm_mem_type - kinds of device memory (gm_dev_register_physmem())
+ * @GM_MEM_COHERENT: the CPU can access it, coherently (CXL, APU carve-out)
+ * @GM_MEM_PRIVATE: the CPU cannot access it (VRAM behind a small BAR);
+ *	needs a kernel with CONFIG_DEVICE_PRIVATE
+ */
+enum gm_mem_type {
+	GM_MEM_COHERENT = 1,
+	GM_MEM_PRIVATE,
+};
+
+/*
+ * Access rights of a device mapping (gm_mmu.pmap_enter, gm_dev_fault()).
+ * GM_PROT_ATOMIC: the device has the page exclusively, for atomics the
+ * bus cannot do coherently; the CPU's next access revokes it (through an
+ * invalidation).  Always comes with GM_PROT_READ | GM_PROT_WRITE.
+ */
 #define GM_PROT_READ		0x1
 #define GM_PROT_WRITE		0x2
+#define GM_PROT_ATOMIC		0x4
+
+/*
+ * gm_mmu.flags
+ * GM_MMU_MAP_IN_PLACE: device faults map pages where they are, host RAM
+ * included, instead of pulling pages gmem never placed into the device's
+ * memory (for devices that reach host memory well, or that leave
+ * placement to explicit migrations).
+ */
+#define GM_MMU_MAP_IN_PLACE	0x1
 
 /**
  * struct gm_mmu - what a device driver does for gmem
+ * @flags: GM_MMU_* behaviour flags
  * @copy_submit: start copying @req and return; the engine may run it
  *	asynchronously and must eventually call gm_copy_complete(@req, status)
  *	exactly once, from any context that may take a spinlock.  Return 0 if
@@ -104,8 +132,9 @@ struct gm_copy_req {
  *	Called in process context; may sleep.
  * @pmap_enter: map @npages pages from virtual address @va to @pages with
  *	access @prot (GM_PROT_*), replacing what was mapped there.  A page is
- *	host RAM or memory of a gmem device (gm_dev_page_offset()); it stays
- *	valid until gmem releases the mapping.  Return 0 or a negative errno.
+ *	host RAM, coherent memory of a gmem device, or private memory of this
+ *	device (gm_page_dev(), gm_dev_page_offset()); it stays valid until
+ *	gmem releases the mapping.  Return 0 or a negative errno.
  *	gmem holds the context's mapping lock, which serialises it against
  *	@pmap_release and @pmap_protect; the invalidations that take that
  *	lock can come from memory reclaim, so @pmap_enter must not allocate
@@ -124,6 +153,7 @@ struct gm_copy_req {
  *	Called like @pmap_release.
  */
 struct gm_mmu {
+	unsigned int flags;
 	int (*copy_submit)(struct gm_dev *dev, struct gm_copy_req *req);
 	int (*pmap_create)(struct gm_dev *dev, struct gm_ctx *ctx, void **pmap);
 	void (*pmap_destroy)(struct gm_dev *dev, void *pmap);
@@ -182,8 +212,12 @@ void *gm_dev_drvdata(const struct gm_dev *dev);
 unsigned int gm_dev_id(const struct gm_dev *dev);
 void gm_dev_get_stats(struct gm_dev *dev, struct gm_dev_stats *stats);
 
-int gm_dev_register_physmem(struct gm_dev *dev, phys_addr_t start, u64 size);
+int gm_dev_register_physmem(struct gm_dev *dev, enum gm_mem_type type,
+			    phys_addr_t start, u64 size);
 u64 gm_dev_page_offset(const struct gm_dev *dev, const struct page *page);
+struct gm_dev *gm_page_dev(const struct page *page);
+long gm_dev_evict(struct gm_dev *dev);
+bool gm_dev_private_supported(void);
 
 void gm_copy_complete(struct gm_copy_req *req, int status);
 
@@ -204,6 +238,8 @@ int gm_as_query(struct gm_as *as, unsigned long start, unsigned long npages,
 
 int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 		 unsigned int access);
+int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
+		    unsigned long npages, unsigned long *hmm_pfns);
 void *gm_ctx_pmap(const struct gm_ctx *ctx);
 u64 gm_ctx_invalidations(const struct gm_ctx *ctx);
 

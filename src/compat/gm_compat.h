@@ -10,7 +10,10 @@
 #ifndef GM_COMPAT_H
 #define GM_COMPAT_H
 
+#include <linux/err.h>
 #include <linux/gfp.h>
+#include <linux/ioport.h>
+#include <linux/rmap.h>
 #include "gm_conftest.h"
 
 /*
@@ -53,5 +56,53 @@ static inline unsigned long gm_alloc_pages_bulk(gfp_t gfp, unsigned long nr,
 	return alloc_pages_bulk(gfp, nr, pages);
 #endif
 }
+
+/*
+ * Device-private memory: only where the kernel has CONFIG_DEVICE_PRIVATE.
+ * Elsewhere the free physical range it would need cannot be requested (the
+ * function is not exported), and gmem says -EOPNOTSUPP.
+ */
+#ifdef GM_HAVE_DEVICE_PRIVATE
+#define gm_have_device_private()	true
+
+static inline struct resource *gm_request_free_mem_region(unsigned long size,
+							  const char *name)
+{
+	return request_free_mem_region(&iomem_resource, size, name);
+}
+#else
+#define gm_have_device_private()	false
+
+static inline struct resource *gm_request_free_mem_region(unsigned long size,
+							  const char *name)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+#endif
+
+/*
+ * Device-exclusive access (device atomics): make_device_exclusive_range()
+ * returns the number of pages it made exclusive, locked and referenced in
+ * @pages, or a negative errno.
+ */
+#ifdef GM_HAVE_DEVICE_EXCLUSIVE_RANGE
+static inline int gm_make_device_exclusive_range(struct mm_struct *mm,
+						 unsigned long start,
+						 unsigned long end,
+						 struct page **pages,
+						 void *owner)
+{
+	return make_device_exclusive_range(mm, start, end, pages, owner);
+}
+#else
+static inline int gm_make_device_exclusive_range(struct mm_struct *mm,
+						 unsigned long start,
+						 unsigned long end,
+						 struct page **pages,
+						 void *owner)
+{
+	return -EOPNOTSUPP;
+}
+#endif
 
 #endif /* GM_COMPAT_H */

@@ -168,14 +168,45 @@ u64 gm_dev_page_offset(const struct gm_dev *dev, const struct page *page)
 }
 EXPORT_SYMBOL_GPL(gm_dev_page_offset);
 
-/* The gmem device owning @page, or NULL if it is not gmem device memory. */
+/**
+ * gm_page_dev() - the gmem device whose memory holds a page
+ * @page: any page
+ *
+ * Return: the device, or NULL for host RAM and for other drivers' device
+ * memory.  Valid while the page is, i.e. as long as the caller holds it.
+ */
 struct gm_dev *gm_page_dev(const struct page *page)
 {
 	if (!is_zone_device_page(page) ||
-	    page->pgmap->owner != &gm_coherent_owner)
+	    page->pgmap->owner != &gm_pgmap_owner)
 		return NULL;
 	return container_of(page->pgmap, struct gm_physmem, pgmap)->dev;
 }
+EXPORT_SYMBOL_GPL(gm_page_dev);
+
+/**
+ * gm_dev_evict() - move the pages a device's memory holds to host RAM
+ * @dev: the device
+ *
+ * Evicts by physical range, whoever the pages belong to, through the
+ * device's copy engine; the memory stays registered and migrations may
+ * use it again right away.  Pages that are busy (being migrated, or
+ * pinned) stay.
+ *
+ * Context: process context, may sleep; do not hold an mmap lock.
+ * Return: the number of pages evicted, or -ENODEV if @dev has no memory.
+ */
+long gm_dev_evict(struct gm_dev *dev)
+{
+	long ret = -ENODEV;
+
+	down_read(&dev->mem_rwsem);
+	if (dev->physmem && !dev->dead)
+		ret = gm_physmem_evict_once(dev->physmem);
+	up_read(&dev->mem_rwsem);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(gm_dev_evict);
 
 void gm_devs_exit(void)
 {

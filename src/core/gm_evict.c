@@ -84,6 +84,20 @@ static void gm_evict_range(struct gm_physmem *pm, struct gm_evict_batch *b,
 	atomic64_add(evicted, &dev->evicted_pages);
 }
 
+/* One sweep over the whole range; returns the pages evicted. */
+static unsigned long gm_physmem_sweep(struct gm_physmem *pm,
+				      struct gm_evict_batch *b)
+{
+	unsigned long total = pm->alloc.total_pages, pfn;
+	u64 before = atomic64_read(&pm->dev->evicted_pages);
+
+	for (pfn = 0; pfn < total; pfn += GM_BATCH_PAGES)
+		gm_evict_range(pm, b, pm->base_pfn + pfn,
+			       min_t(unsigned long, GM_BATCH_PAGES,
+				     total - pfn));
+	return atomic64_read(&pm->dev->evicted_pages) - before;
+}
+
 /**
  * gm_physmem_evict_all() - empty a device's memory into host RAM
  * @pm: the memory, whose allocator was stopped
@@ -94,15 +108,12 @@ static void gm_evict_range(struct gm_physmem *pm, struct gm_evict_batch *b,
  */
 void gm_physmem_evict_all(struct gm_physmem *pm)
 {
-	unsigned long total = pm->alloc.total_pages, pfn, sweeps = 0;
+	unsigned long sweeps = 0;
 	struct gm_evict_batch *b;
 
 	b = kvzalloc(sizeof(*b), GFP_KERNEL | __GFP_NOFAIL);
 	while (atomic_long_read(&pm->alloc.used_pages)) {
-		for (pfn = 0; pfn < total; pfn += GM_BATCH_PAGES)
-			gm_evict_range(pm, b, pm->base_pfn + pfn,
-				       min_t(unsigned long, GM_BATCH_PAGES,
-					     total - pfn));
+		gm_physmem_sweep(pm, b);
 		if (!atomic_long_read(&pm->alloc.used_pages))
 			break;
 		if (++sweeps % 1000 == 0)
@@ -112,4 +123,25 @@ void gm_physmem_evict_all(struct gm_physmem *pm)
 		msleep(20);
 	}
 	kvfree(b);
+}
+
+/**
+ * gm_physmem_evict_once() - move what a device's memory holds to host RAM
+ * @pm: the memory, still in service
+ *
+ * One sweep: busy pages, and pages that migrations bring in meanwhile,
+ * stay.
+ *
+ * Return: the number of pages evicted.
+ */
+unsigned long gm_physmem_evict_once(struct gm_physmem *pm)
+{
+	struct gm_evict_batch *b = kvzalloc(sizeof(*b), GFP_KERNEL);
+	unsigned long n;
+
+	if (!b)
+		return 0;
+	n = gm_physmem_sweep(pm, b);
+	kvfree(b);
+	return n;
 }

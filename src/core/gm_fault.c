@@ -12,13 +12,17 @@
  *
  * Policy: a device with memory of its own pulls the pages of a range that
  * gmem never placed into that memory on first touch (best effort: what
- * cannot move is mapped where it is); pages gmem already placed are mapped
- * where they are.
+ * cannot move is mapped where it is), unless its gm_mmu says
+ * GM_MMU_MAP_IN_PLACE; pages gmem already placed are mapped where they
+ * are, except pages in another device's private memory, which this device
+ * cannot reach: they come back to host RAM first.
  */
 #include <linux/export.h>
 #include <linux/hmm.h>
 #include <linux/jiffies.h>
+#include <linux/migrate.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include "gm_internal.h"
@@ -40,6 +44,13 @@ static bool gm_ctx_invalidate(struct mmu_interval_notifier *mni,
 	struct gm_ctx *ctx = gm_ctx_from_mni(mni);
 	const struct gm_mmu *mmu = ctx->dev->mmu;
 	unsigned long start = range->start, end = range->end;
+
+	/*
+	 * gm_fault_exclusive() making pages exclusive for this context: the
+	 * pages stay where they are and it maps them itself afterwards.
+	 */
+	if (range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == ctx)
+		return true;
 
 	if (mmu_notifier_range_blockable(range))
 		mutex_lock(&ctx->pmap_lock);
@@ -116,7 +127,8 @@ static void gm_fault_first_touch(struct gm_ctx *ctx, unsigned long start,
 	struct gm_migrate_result res;
 	u8 loc;
 
-	if (!READ_ONCE(ctx->dev->physmem))
+	if (!READ_ONCE(ctx->dev->physmem) ||
+	    (ctx->dev->mmu->flags & GM_MMU_MAP_IN_PLACE))
 		return;
 	gm_pt_read(&ctx->as->pt, start, 1, &loc);
 	if (loc == GMEM_LOC_NONE)
@@ -151,6 +163,44 @@ static int gm_fault_enter(struct gm_ctx *ctx, unsigned long start,
 	return err;
 }
 
+/* Is this page in private memory of another device than @ctx's? */
+static bool gm_fault_is_foreign(struct gm_ctx *ctx, unsigned long pfn)
+{
+	struct page *page;
+
+	if (!(pfn & HMM_PFN_VALID))
+		return false;
+	page = hmm_pfn_to_page(pfn);
+	return is_device_private_page(page) && gm_page_dev(page) != ctx->dev;
+}
+
+/*
+ * hmm_range_fault() reported pages in other devices' private memory (it
+ * reports every gmem device's, see gm_pgmap_owner): bring each run of them
+ * back to host RAM, where this device can reach them.
+ * Return: true if there were any, and the caller must fault again.
+ */
+static bool gm_fault_fetch_foreign(struct gm_ctx *ctx, unsigned long start,
+				   unsigned long npages, const unsigned long *pfns)
+{
+	struct gm_migrate_result res;
+	unsigned long i = 0, first;
+	bool found = false;
+
+	while (i < npages) {
+		if (!gm_fault_is_foreign(ctx, pfns[i])) {
+			i++;
+			continue;
+		}
+		for (first = i; i < npages && gm_fault_is_foreign(ctx, pfns[i]); )
+			i++;
+		found = true;
+		gm_migrate_to_host(ctx->as, start + (first << PAGE_SHIFT),
+				   (i - first) << PAGE_SHIFT, &res);
+	}
+	return found;
+}
+
 /* Fault in and map one chunk of at most GM_BATCH_PAGES pages. */
 static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 			  unsigned long start, unsigned long npages,
@@ -165,6 +215,7 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 		.hmm_pfns = pfns,
 		.default_flags = HMM_PFN_REQ_FAULT |
 				 (access & GM_PROT_WRITE ? HMM_PFN_REQ_WRITE : 0),
+		.dev_private_owner = &gm_pgmap_owner,
 	};
 	int err;
 
@@ -180,6 +231,8 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 			continue;
 		if (err)
 			return err;
+		if (gm_fault_fetch_foreign(ctx, start, npages, pfns))
+			continue;
 
 		mutex_lock(&ctx->pmap_lock);
 		if (mmu_interval_read_retry(&ctx->mni, range.notifier_seq)) {
@@ -192,18 +245,141 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 	}
 }
 
+/*
+ * Before v6.14, make_device_exclusive_range() splits the PMD of a
+ * transparent huge page but not the page, and then gives up on its tail
+ * pages.  So fault the chunk in for write first and, if it is mapped by
+ * huge pages, split them: migrate_vma_setup() splits a PMD-mapped huge
+ * page, and with no destination given, migrate_vma_finalize() puts every
+ * small page back where it was.  Called with the mmap lock held.
+ */
+static int gm_fault_split_huge(struct gm_ctx *ctx, struct mm_struct *mm,
+			       unsigned long seq, unsigned long start,
+			       unsigned long npages, unsigned long *pfns)
+{
+	unsigned long end = start + (npages << PAGE_SHIFT), i, addr;
+	struct hmm_range range = {
+		.notifier = &ctx->mni,
+		.notifier_seq = seq,
+		.start = start,
+		.end = end,
+		.hmm_pfns = pfns,
+		.default_flags = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
+	};
+	struct migrate_vma mig = {
+		.src = pfns,
+		.pgmap_owner = &gm_pgmap_owner,
+		.flags = MIGRATE_VMA_SELECT_SYSTEM,
+	};
+	bool huge = false;
+	int err;
+
+	err = hmm_range_fault(&range);
+	if (err)
+		return err;
+	for (i = 0; i < npages; i++)
+		huge |= hmm_pfn_to_map_order(pfns[i]) > 0;
+	if (!huge)
+		return 0;
+
+	mig.dst = kvcalloc(npages, sizeof(*mig.dst), GFP_KERNEL);
+	if (!mig.dst)
+		return -ENOMEM;
+	for (addr = start; addr < end; addr = mig.end) {
+		mig.vma = vma_lookup(mm, addr);
+		if (!mig.vma) {
+			err = -EFAULT;
+			break;
+		}
+		mig.start = addr;
+		mig.end = min(end, mig.vma->vm_end);
+		err = migrate_vma_setup(&mig);
+		if (err)
+			break;
+		migrate_vma_pages(&mig);
+		migrate_vma_finalize(&mig);
+	}
+	kvfree(mig.dst);
+	return err;
+}
+
+/*
+ * Make one chunk exclusive to the device (device atomics) and map it with
+ * GM_PROT_ATOMIC.  make_device_exclusive_range() replaces the CPU's
+ * mappings with device-exclusive entries; the CPU's next access restores
+ * them through an invalidation that releases the device mapping.  All or
+ * nothing: a page that cannot be made exclusive (not a normal anonymous
+ * page, or busy) fails the chunk.
+ */
+static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
+			      unsigned long start, unsigned long npages,
+			      unsigned long *pfns, struct page **pages)
+{
+	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	unsigned long end = start + (npages << PAGE_SHIFT), seq, i;
+	int n, err;
+
+	for (;;) {
+		if (time_after(jiffies, timeout))
+			return -EBUSY;
+		seq = mmu_interval_read_begin(&ctx->mni);
+		mmap_read_lock(mm);
+		err = gm_fault_split_huge(ctx, mm, seq, start, npages, pfns);
+		n = err ? err :
+		    gm_make_device_exclusive_range(mm, start, end, pages, ctx);
+		mmap_read_unlock(mm);
+		if (n == -EBUSY)
+			continue;
+		if (n < 0)
+			return n;
+
+		err = 0;
+		for (i = 0; i < n; i++)
+			if (!pages[i])
+				err = -EAGAIN;
+		if (n != npages)
+			err = -EAGAIN;
+		if (!err) {
+			mutex_lock(&ctx->pmap_lock);
+			if (mmu_interval_read_retry(&ctx->mni, seq))
+				err = -EAGAIN;
+			else
+				err = ctx->dev->mmu->pmap_enter(ctx->dev, ctx->pmap,
+						start, pages, npages,
+						GM_PROT_READ | GM_PROT_WRITE |
+						GM_PROT_ATOMIC);
+			mutex_unlock(&ctx->pmap_lock);
+		}
+		for (i = 0; i < n; i++) {
+			if (pages[i]) {
+				unlock_page(pages[i]);
+				put_page(pages[i]);
+			}
+		}
+		if (err != -EAGAIN)
+			return err;
+	}
+}
+
 /**
  * gm_dev_fault() - resolve a device fault, or map a range before a kernel runs
  * @ctx: the context (address space and device) that faulted
  * @va: page-aligned start of the range
  * @len: page-aligned length in bytes
- * @access: GM_PROT_READ, or GM_PROT_READ | GM_PROT_WRITE
+ * @access: GM_PROT_READ, GM_PROT_READ | GM_PROT_WRITE, or all three with
+ *	GM_PROT_ATOMIC
  *
  * Faults the range in like the CPU would (a write breaks copy-on-write
  * first), moves pages gmem never placed into the device's memory if it has
- * some, and maps every page of the range into the device page table with
- * the access the CPU page table allows.  The mappings last until an
- * invalidation of the CPU page table releases them.
+ * some (see the policy at the top of gm_fault.c), and maps every page of
+ * the range into the device page table with the access the CPU page table
+ * allows.  The mappings last until an invalidation of the CPU page table
+ * releases them.
+ *
+ * With GM_PROT_ATOMIC the pages stay in host RAM and become exclusive to
+ * the device until the CPU touches them again; only private anonymous
+ * memory qualifies, and only on kernels with CONFIG_DEVICE_PRIVATE (which
+ * is what builds make_device_exclusive_range()); huge pages are split.
  *
  * Context: process context, may sleep; takes the mmap lock for read.
  * Return: 0, -EINVAL or -EOVERFLOW for a bad range or access,
@@ -211,7 +387,9 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
  * range is not mapped or cannot be faulted in, -EPERM for a write to memory
  * the process may not write, -ESRCH if the process exited, -EBUSY if the
  * range kept being invalidated for HMM_RANGE_DEFAULT_TIMEOUT, -ENOMEM, or
- * the error of gm_mmu.pmap_enter.
+ * the error of gm_mmu.pmap_enter.  For GM_PROT_ATOMIC also -EOPNOTSUPP
+ * on kernels without device-exclusive entries, and -EBUSY if a page could
+ * not be made exclusive.
  */
 int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 		 unsigned int access)
@@ -224,7 +402,8 @@ int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 	err = gm_check_range(va, len);
 	if (err)
 		return err;
-	if (!(access & GM_PROT_READ) || (access & ~(GM_PROT_READ | GM_PROT_WRITE)))
+	if (access != GM_PROT_READ && access != (GM_PROT_READ | GM_PROT_WRITE) &&
+	    access != (GM_PROT_READ | GM_PROT_WRITE | GM_PROT_ATOMIC))
 		return -EINVAL;
 	if (!gm_mmu_has_pmap(ctx->dev->mmu))
 		return -EOPNOTSUPP;
@@ -239,8 +418,12 @@ int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 			unsigned long n = min((end - addr) >> PAGE_SHIFT,
 					      (unsigned long)GM_BATCH_PAGES);
 
-			err = gm_fault_chunk(ctx, mm, addr, n, access, pfns,
-					     pages);
+			if (access & GM_PROT_ATOMIC)
+				err = gm_fault_exclusive(ctx, mm, addr, n, pfns,
+							 pages);
+			else
+				err = gm_fault_chunk(ctx, mm, addr, n, access,
+						     pfns, pages);
 			addr += n << PAGE_SHIFT;
 		}
 	}
@@ -250,6 +433,73 @@ int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 	return err;
 }
 EXPORT_SYMBOL_GPL(gm_dev_fault);
+
+/**
+ * gm_ctx_snapshot() - what the CPU page table maps, without faulting
+ * @ctx: the context (address space and device) asking
+ * @va: page-aligned start
+ * @npages: number of pages, at most 512
+ * @hmm_pfns: filled with one hmm pfn per page (HMM_PFN_VALID, _WRITE,
+ *	_ERROR, map order), as hmm_range_fault() reports them
+ *
+ * For debuggers and tests of a device's view of memory: a consistent
+ * snapshot of the range, in which pages in the private memory of every
+ * gmem device are reported rather than faulted back (gm_page_dev() says
+ * whose).  Nothing is mapped into the device.
+ *
+ * Context: process context, may sleep; takes the mmap lock for read.
+ * Return: 0, -EINVAL or -EOVERFLOW for a bad range, -EOPNOTSUPP for a
+ * device without page tables, -ESRCH if the process exited, -EFAULT if
+ * part of the range is not mapped, -EBUSY if it kept changing.
+ */
+int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
+		    unsigned long npages, unsigned long *hmm_pfns)
+{
+	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	struct mm_struct *mm = gm_as_mm(ctx->as);
+	struct hmm_range range = {
+		.notifier = &ctx->mni,
+		.start = va,
+		.end = va + (npages << PAGE_SHIFT),
+		.hmm_pfns = hmm_pfns,
+		.dev_private_owner = &gm_pgmap_owner,
+	};
+	int err;
+
+	if (!npages || npages > GM_BATCH_PAGES)
+		return -EINVAL;
+	err = gm_check_range(va, npages << PAGE_SHIFT);
+	if (err)
+		return err;
+	if (!gm_mmu_has_pmap(ctx->dev->mmu))
+		return -EOPNOTSUPP;
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+
+	for (;;) {
+		if (time_after(jiffies, timeout)) {
+			err = -EBUSY;
+			break;
+		}
+		range.notifier_seq = mmu_interval_read_begin(&ctx->mni);
+		mmap_read_lock(mm);
+		err = hmm_range_fault(&range);
+		mmap_read_unlock(mm);
+		if (err == -EBUSY)
+			continue;
+		if (err)
+			break;
+		mutex_lock(&ctx->pmap_lock);
+		err = mmu_interval_read_retry(&ctx->mni, range.notifier_seq) ?
+		      -EAGAIN : 0;
+		mutex_unlock(&ctx->pmap_lock);
+		if (err != -EAGAIN)
+			break;
+	}
+	mmput(mm);
+	return err;
+}
+EXPORT_SYMBOL_GPL(gm_ctx_snapshot);
 
 /**
  * gm_ctx_pmap() - the device page table of a context

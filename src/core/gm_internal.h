@@ -10,6 +10,8 @@
  *       gm_devmem_alloc.lock		device page allocation (may sleep)
  *         gm_pt.lock (spinlock)	logical page table entries
  *   gm_as.ctx_lock			attach/detach, device lookups of an as
+ *   gm_as_registry_lock (spinlock)	mm -> as lookups of CPU faults
+ *     gm_pt.lock
  * gm_dev.mem_rwsem is taken for write only to publish or unpublish the
  * memory; eviction then runs with no gmem lock held and locks device pages
  * through migrate_device_range(), never the mmap lock.
@@ -153,9 +155,11 @@ struct gm_pt_inflight {
  * @ctx_lock: protects @ctxs
  * @ctxs: attached devices (struct gm_ctx)
  * @pt: logical page table
+ * @registry: in gm_as_registry, for gm_as_note_host()
  */
 struct gm_as {
 	struct mmu_notifier mn;
+	struct hlist_node registry;
 	struct mutex ctx_lock;		/* see above: ctxs */
 	struct list_head ctxs;
 	struct gm_pt pt;
@@ -190,11 +194,14 @@ struct gm_ctx {
  */
 #define GM_PT_STALE		0x80
 
-/* The pgmap owner of every gmem device-coherent pagemap: lets a migration
- * select pages of any gmem device, and lets the notifier recognise gmem's
- * own migrations.
+/*
+ * The pgmap owner of every gmem pagemap, coherent and private: one
+ * migrate_vma call selects the pages of every gmem device (migrate_vma
+ * takes a single owner), hmm_range_fault() reports private pages of any
+ * gmem device instead of faulting them back (gmem decides where they go),
+ * and the notifiers recognise gmem's own migrations.
  */
-extern int gm_coherent_owner;
+extern int gm_pgmap_owner;
 
 static inline struct mm_struct *gm_as_mm(const struct gm_as *as)
 {
@@ -203,11 +210,13 @@ static inline struct mm_struct *gm_as_mm(const struct gm_as *as)
 
 /* gm_dev.c */
 void gm_dev_put(struct gm_dev *dev);
-struct gm_dev *gm_page_dev(const struct page *page);
 void gm_devs_exit(void);
 
 /* gm_physmem.c */
 void gm_physmem_destroy(struct gm_physmem *pm);
+
+/* gm_private.c */
+vm_fault_t gm_private_migrate_to_ram(struct vm_fault *vmf);
 
 /* gm_devmem_alloc.c */
 int gm_devmem_alloc_init(struct gm_devmem_alloc *a, unsigned long npages);
@@ -228,6 +237,7 @@ void gm_pt_inflight_begin(struct gm_pt *pt, struct gm_pt_inflight *f,
 			  unsigned long start, unsigned long end);
 bool gm_pt_inflight_end_locked(struct gm_pt *pt, struct gm_pt_inflight *f);
 void gm_pt_set_locked(struct gm_pt *pt, unsigned long addr, u8 loc);
+void gm_pt_note_host(struct gm_pt *pt, unsigned long addr);
 void gm_pt_read(struct gm_pt *pt, unsigned long start, unsigned long npages,
 		u8 *locs);
 bool gm_pt_has_stale(struct gm_pt *pt, unsigned long start,
@@ -260,6 +270,7 @@ int gm_check_range(unsigned long start, unsigned long len);
 
 /* gm_evict.c */
 void gm_physmem_evict_all(struct gm_physmem *pm);
+unsigned long gm_physmem_evict_once(struct gm_physmem *pm);
 
 /* gm_fault.c */
 bool gm_mmu_has_pmap(const struct gm_mmu *mmu);
@@ -268,6 +279,7 @@ void gm_ctx_map_fini(struct gm_ctx *ctx);
 
 /* gm_as.c */
 bool gm_as_has_dev(struct gm_as *as, const struct gm_dev *dev);
+void gm_as_note_host(struct mm_struct *mm, unsigned long addr);
 void gm_as_exit(void);
 
 /* gm_copy.c: hand a request to @dev's engine, and wait for its outcome. */

@@ -92,8 +92,11 @@ int gm_check_range(unsigned long start, unsigned long len)
 }
 
 /*
- * Only private anonymous memory can move: migrate_vma refuses the rest, and
- * gmem would rather say so than report every page as busy.
+ * Only anonymous pages can move to device memory, which migrate_vma finds
+ * in private mappings: anonymous ones, and the copied-on-write pages of
+ * private file mappings (whose page-cache pages stay, as not moved).
+ * Shared, hugetlb and special mappings have none; gmem would rather say so
+ * than report every page as busy.
  */
 static int gm_check_vmas(struct mm_struct *mm, unsigned long start,
 			 unsigned long end)
@@ -105,7 +108,7 @@ static int gm_check_vmas(struct mm_struct *mm, unsigned long start,
 		vma = vma_lookup(mm, addr);
 		if (!vma)
 			return -EFAULT;
-		if (!vma_is_anonymous(vma) || is_vm_hugetlb_page(vma) ||
+		if (is_vm_hugetlb_page(vma) ||
 		    (vma->vm_flags & (VM_SHARED | VM_IO | VM_PFNMAP | VM_MIXEDMAP)))
 			return -EOPNOTSUPP;
 	}
@@ -140,6 +143,21 @@ static void gm_batch_submit(struct gm_batch *b, unsigned int r,
 }
 
 /*
+ * Can slot @i move into device memory?  migrate_vma_setup() also collects
+ * page-cache pages and holes of private file mappings, which
+ * migrate_vma_pages() then refuses: skip them before copying anything.
+ */
+static bool gm_batch_movable(struct gm_batch *b, unsigned long i,
+			     struct page *page)
+{
+	if (!(b->src[i] & MIGRATE_PFN_MIGRATE))
+		return false;
+	if (vma_is_anonymous(b->mig.vma))
+		return true;
+	return page && (PageAnon(page) || is_zone_device_page(page));
+}
+
+/*
  * Host (or never-touched) pages of the batch get a device page each;
  * pages already on the destination stay, pages on another device or that
  * migrate_vma could not isolate are counted as not moved.
@@ -152,7 +170,7 @@ static void gm_batch_prepare_to_dev(struct gm_migration *m, struct gm_batch *b)
 	for (i = 0; i < b->mig.npages; i++) {
 		struct page *page = migrate_pfn_to_page(b->src[i]);
 
-		if (!(b->src[i] & MIGRATE_PFN_MIGRATE)) {
+		if (!gm_batch_movable(b, i, page)) {
 			m->res->not_moved++;
 			continue;
 		}
@@ -174,7 +192,7 @@ static void gm_batch_prepare_to_dev(struct gm_migration *m, struct gm_batch *b)
 		struct page *page = migrate_pfn_to_page(b->src[i]);
 		struct page *dpage = b->dpages[k];
 
-		if (!(b->src[i] & MIGRATE_PFN_MIGRATE) ||
+		if (!gm_batch_movable(b, i, page) ||
 		    (page && is_zone_device_page(page)))
 			continue;
 		zone_device_page_init(dpage);
@@ -294,10 +312,10 @@ static int gm_batch_start(struct gm_migration *m, struct gm_batch *b,
 		.end = end,
 		.src = b->src,
 		.dst = b->dst,
-		.pgmap_owner = &gm_coherent_owner,
-		.flags = m->dev ? MIGRATE_VMA_SELECT_SYSTEM |
-				  MIGRATE_VMA_SELECT_DEVICE_COHERENT :
-				  MIGRATE_VMA_SELECT_DEVICE_COHERENT,
+		.pgmap_owner = &gm_pgmap_owner,
+		.flags = (m->dev ? MIGRATE_VMA_SELECT_SYSTEM : 0) |
+			 MIGRATE_VMA_SELECT_DEVICE_COHERENT |
+			 MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
 	};
 	memset(b->reqs, 0, sizeof(b->reqs));
 	b->nreqs = 0;
@@ -504,9 +522,10 @@ out_mmput:
  * Context: process context, may sleep; takes the mmap lock for read.
  * Return: 0 (see @res for partial success), -EINVAL or -EOVERFLOW for a
  * bad range, -EFAULT if part of it is not mapped, -EOPNOTSUPP if part of it
- * is not private anonymous memory, -ENOSPC if it is larger than the whole
- * device memory, -ENXIO if @dev is not attached to @as, -ENODEV if @dev has
- * no memory or was destroyed, -ESRCH if the process exited, -EINTR, -ENOMEM.
+ * is a shared, hugetlb or special mapping, -ENOSPC if it is larger than the
+ * whole device memory, -ENXIO if @dev is not attached to @as, -ENODEV if
+ * @dev has no memory or was destroyed, -ESRCH if the process exited,
+ * -EINTR, -ENOMEM.
  */
 int gm_migrate_to_dev(struct gm_as *as, struct gm_dev *dev,
 		      unsigned long start, unsigned long len,
@@ -540,14 +559,15 @@ EXPORT_SYMBOL_GPL(gm_migrate_to_dev);
  * @len: page-aligned length in bytes
  * @res: filled with what moved
  *
- * Every page of the range that lives in the memory of any gmem device
- * moves to host RAM, copied by the engine of the device that holds it.
+ * Every page of the range that lives in the memory of any gmem device,
+ * coherent or private, moves to host RAM, copied by the engine of the
+ * device that holds it.
  *
  * Context: process context, may sleep; takes the mmap lock for read.
  * Return: 0 (see @res for partial success), -EINVAL or -EOVERFLOW for a
  * bad range, -EFAULT if part of it is not mapped, -EOPNOTSUPP if part of it
- * is not private anonymous memory, -ESRCH if the process exited, -EINTR,
- * -ENOMEM.
+ * is a shared, hugetlb or special mapping, -ESRCH if the process exited,
+ * -EINTR, -ENOMEM.
  */
 int gm_migrate_to_host(struct gm_as *as, unsigned long start,
 		       unsigned long len, struct gm_migrate_result *res)

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Device memory as ZONE_DEVICE pages: a physical range of the device's
- * memory becomes a MEMORY_DEVICE_COHERENT pagemap whose pages can replace
- * anonymous pages of a process (the CPU keeps access to them) and whose
- * frees come back to gmem's allocator.
+ * Device memory as ZONE_DEVICE pages, whose frees come back to gmem's
+ * allocator:
+ * - coherent memory (MEMORY_DEVICE_COHERENT): a physical range the CPU can
+ *   access; its pages replace anonymous pages and stay mapped for the CPU;
+ * - private memory (MEMORY_DEVICE_PRIVATE): memory the CPU cannot access,
+ *   represented by struct pages over a free physical range nobody uses; a
+ *   CPU access faults and gm_private_migrate_to_ram() brings the page back.
  */
 #include <linux/export.h>
 #include <linux/ioport.h>
@@ -19,7 +22,7 @@
  */
 #define GM_PHYSMEM_ALIGN	SZ_2M
 
-int gm_coherent_owner;
+int gm_pgmap_owner;
 
 static void gm_physmem_page_free(struct page *page)
 {
@@ -30,10 +33,23 @@ static const struct dev_pagemap_ops gm_coherent_pagemap_ops = {
 	.page_free = gm_physmem_page_free,
 };
 
-static int gm_physmem_check(phys_addr_t start, u64 size)
+static const struct dev_pagemap_ops gm_private_pagemap_ops = {
+	.page_free = gm_physmem_page_free,
+	.migrate_to_ram = gm_private_migrate_to_ram,
+};
+
+static int gm_physmem_check(enum gm_mem_type type, phys_addr_t start,
+			    u64 size)
 {
 	if (!size || !IS_ALIGNED(start, GM_PHYSMEM_ALIGN) ||
 	    !IS_ALIGNED(size, GM_PHYSMEM_ALIGN))
+		return -EINVAL;
+	if (type == GM_MEM_PRIVATE) {
+		if (start)
+			return -EINVAL;
+		return gm_have_device_private() ? 0 : -EOPNOTSUPP;
+	}
+	if (type != GM_MEM_COHERENT)
 		return -EINVAL;
 	if (start + size < start || start + size - 1 > PHYS_ADDR_MAX)
 		return -EOVERFLOW;
@@ -44,31 +60,65 @@ static int gm_physmem_check(phys_addr_t start, u64 size)
 	return 0;
 }
 
+/* Claim the physical range of the memory in /proc/iomem. */
+static int gm_physmem_claim(struct gm_physmem *pm, enum gm_mem_type type,
+			    phys_addr_t start, u64 size)
+{
+	const char *name = pm->dev->name;
+
+	if (type == GM_MEM_PRIVATE) {
+		/* Nobody's range: struct pages need a pfn range of their own. */
+		pm->res = gm_request_free_mem_region(size, name);
+		if (IS_ERR(pm->res))
+			return PTR_ERR(pm->res);
+	} else {
+		pm->res = request_mem_region(start, size, name);
+		if (!pm->res)
+			return -EBUSY;
+	}
+	pm->base_pfn = PHYS_PFN(pm->res->start);
+	return 0;
+}
+
 /**
  * gm_dev_register_physmem() - give gmem a device's memory
  * @dev: the device
- * @start: physical address of the memory, 2 MiB aligned
+ * @type: GM_MEM_COHERENT or GM_MEM_PRIVATE
+ * @start: for coherent memory, its physical address, 2 MiB aligned;
+ *	0 for private memory
  * @size: its size in bytes, a non-zero multiple of 2 MiB
  *
- * The range must be CPU-addressable and cache-coherent with the CPU (CXL
- * type 2/3 memory, an APU carve-out, or RAM the kernel was told not to use
- * with memmap=).  It is claimed in /proc/iomem under the device's name and
- * becomes MEMORY_DEVICE_COHERENT pages that gmem hands out to migrations.
- * One range per device.
+ * Coherent memory must be CPU-addressable and cache-coherent with the CPU
+ * (CXL type 2/3 memory, an APU carve-out, or RAM the kernel was told not to
+ * use with memmap=).  It is claimed in /proc/iomem under the device's name
+ * and becomes MEMORY_DEVICE_COHERENT pages.
+ *
+ * Private memory is memory the CPU cannot reach (VRAM behind a small BAR).
+ * gmem represents it by MEMORY_DEVICE_PRIVATE pages over a free physical
+ * range it picks; a CPU access to such a page migrates it back to host RAM
+ * through the device's copy engine.  Needs a kernel built with
+ * CONFIG_DEVICE_PRIVATE.
+ *
+ * Either way gmem hands the pages out to migrations, and the driver finds a
+ * page's place in its memory with gm_dev_page_offset().  One range per
+ * device.
  *
  * Context: process context, may sleep.
- * Return: 0, or -EINVAL (unaligned or empty range), -EOVERFLOW (range
- * wraps), -EBUSY (range is System RAM or claimed by another driver),
- * -EEXIST (the device already has memory), -ENODEV (device destroyed),
- * -ENOMEM, or the error of memremap_pages().
+ * Return: 0, or -EINVAL (unaligned or empty range, unknown @type, @start
+ * given for private memory), -EOVERFLOW (range wraps), -EBUSY (range is
+ * System RAM or claimed by another driver), -EOPNOTSUPP (private memory on
+ * a kernel without CONFIG_DEVICE_PRIVATE), -EEXIST (the device already has
+ * memory), -ENODEV (device destroyed), -ENOMEM, or the error of
+ * memremap_pages().
  */
-int gm_dev_register_physmem(struct gm_dev *dev, phys_addr_t start, u64 size)
+int gm_dev_register_physmem(struct gm_dev *dev, enum gm_mem_type type,
+			    phys_addr_t start, u64 size)
 {
 	struct gm_physmem *pm;
 	void *addr;
 	int err;
 
-	err = gm_physmem_check(start, size);
+	err = gm_physmem_check(type, start, size);
 	if (err)
 		return err;
 
@@ -76,29 +126,31 @@ int gm_dev_register_physmem(struct gm_dev *dev, phys_addr_t start, u64 size)
 	if (!pm)
 		return -ENOMEM;
 	pm->dev = dev;
-	pm->base_pfn = PHYS_PFN(start);
 
 	down_write(&dev->mem_rwsem);
 	err = dev->dead ? -ENODEV : dev->physmem ? -EEXIST : 0;
 	if (err)
 		goto err_unlock;
 
-	pm->res = request_mem_region(start, size, dev->name);
-	if (!pm->res) {
-		err = -EBUSY;
+	err = gm_physmem_claim(pm, type, start, size);
+	if (err)
 		goto err_unlock;
-	}
 
 	err = gm_devmem_alloc_init(&pm->alloc, size >> PAGE_SHIFT);
 	if (err)
 		goto err_release;
 
-	pm->pgmap.type = MEMORY_DEVICE_COHERENT;
-	pm->pgmap.range.start = start;
-	pm->pgmap.range.end = start + size - 1;
+	if (type == GM_MEM_PRIVATE) {
+		pm->pgmap.type = MEMORY_DEVICE_PRIVATE;
+		pm->pgmap.ops = &gm_private_pagemap_ops;
+	} else {
+		pm->pgmap.type = MEMORY_DEVICE_COHERENT;
+		pm->pgmap.ops = &gm_coherent_pagemap_ops;
+	}
+	pm->pgmap.range.start = pm->res->start;
+	pm->pgmap.range.end = pm->res->start + size - 1;
 	pm->pgmap.nr_range = 1;
-	pm->pgmap.ops = &gm_coherent_pagemap_ops;
-	pm->pgmap.owner = &gm_coherent_owner;
+	pm->pgmap.owner = &gm_pgmap_owner;
 	addr = memremap_pages(&pm->pgmap, NUMA_NO_NODE);
 	if (IS_ERR(addr)) {
 		err = PTR_ERR(addr);
@@ -112,7 +164,7 @@ int gm_dev_register_physmem(struct gm_dev *dev, phys_addr_t start, u64 size)
 err_alloc:
 	gm_devmem_alloc_fini(&pm->alloc);
 err_release:
-	release_mem_region(start, size);
+	release_mem_region(pm->res->start, size);
 err_unlock:
 	up_write(&dev->mem_rwsem);
 	kfree(pm);
@@ -137,3 +189,15 @@ void gm_physmem_destroy(struct gm_physmem *pm)
 	release_mem_region(start, size);
 	kfree(pm);
 }
+
+/**
+ * gm_dev_private_supported() - can this kernel take private device memory?
+ *
+ * Return: true if gm_dev_register_physmem() accepts GM_MEM_PRIVATE, i.e.
+ * the kernel was built with CONFIG_DEVICE_PRIVATE.
+ */
+bool gm_dev_private_supported(void)
+{
+	return gm_have_device_private();
+}
+EXPORT_SYMBOL_GPL(gm_dev_private_supported);

@@ -91,6 +91,22 @@ void gm_pt_set_locked(struct gm_pt *pt, unsigned long addr, u8 loc)
 		block->loc[gm_pt_slot(addr)] = loc;
 }
 
+/*
+ * Record that the page at @addr is now in host RAM, if gmem tracks it: a
+ * page of a process gmem never migrated for (a fork child's copy of a
+ * device page) has no block, and NONE is already right for it.
+ */
+void gm_pt_note_host(struct gm_pt *pt, unsigned long addr)
+{
+	struct gm_pt_block *block;
+
+	spin_lock(&pt->lock);
+	block = xa_load(&pt->blocks, gm_pt_index(addr));
+	if (block)
+		block->loc[gm_pt_slot(addr)] = GMEM_LOC_HOST;
+	spin_unlock(&pt->lock);
+}
+
 static void gm_pt_block_invalidate(struct gm_pt_block *block,
 				   unsigned long slot, unsigned long n,
 				   bool dropped)

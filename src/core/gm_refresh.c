@@ -57,6 +57,8 @@ static int gm_snapshot_read(struct gm_snapshot *snap, struct mm_struct *mm,
 		struct hmm_range range = {
 			.notifier = &snap->mni,
 			.notifier_seq = seq,
+			/* report device-private pages instead of none */
+			.dev_private_owner = &gm_pgmap_owner,
 		};
 		unsigned long *out = pfns + ((addr - start) >> PAGE_SHIFT);
 		int err;

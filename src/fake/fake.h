@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * gmem_fake: a software accelerator for testing gmem.  Its "device memory"
- * is host RAM the kernel was told not to use (memmap=), its copy engine a
- * workqueue, its user interface a misc device per instance.
+ * gmem_fake: a software accelerator for testing gmem.  Its coherent
+ * "device memory" is host RAM the kernel was told not to use (memmap=),
+ * its private device memory a vmalloc'ed buffer behind gmem's private
+ * pages, its copy engine a workqueue, its user interface a misc device per
+ * instance: /dev/gmem_fakeN with gmem's own ioctls, and /dev/hmm_dmirrorN
+ * with the ioctls of the kernel's lib/test_hmm (for the upstream
+ * hmm-tests).
  */
 #ifndef GMEM_FAKE_H
 #define GMEM_FAKE_H
@@ -13,25 +17,30 @@
 #include <gmem/gmem.h>
 
 #define GMEM_FAKE_MAX_DEVICES	8
+#define GMEM_FAKE_DMIRRORS	4
 
 /**
  * struct gmem_fake_dev - one fake accelerator
- * @index: N of /dev/gmem_fakeN
- * @name: "gmem_fakeN"
+ * @index: N of /dev/gmem_fakeN or /dev/hmm_dmirrorN
+ * @name: the device node's name
  * @misc: its char device
  * @gm: its gmem device
  * @engine: the copy engine's queue
- * @devmem_phys: physical base of its memory
+ * @mem_type: kind of memory it has, 0 for none
+ * @devmem_phys: physical base of its coherent memory
  * @devmem_size: size of its memory
+ * @vram: contents of its private memory
  */
 struct gmem_fake_dev {
 	unsigned int index;
-	char name[16];
+	char name[24];
 	struct miscdevice misc;
 	struct gm_dev *gm;
 	struct workqueue_struct *engine;
+	enum gm_mem_type mem_type;
 	phys_addr_t devmem_phys;
 	u64 devmem_size;
+	void *vram;
 };
 
 /* fake_main.c */
@@ -39,16 +48,24 @@ struct gmem_fake_dev *gmem_fake_dev_by_index(unsigned int index);
 
 /* fake_copy.c */
 int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req);
+void *gmem_fake_map_page(struct page *page);
+void gmem_fake_unmap_page(struct page *page, void *addr);
 int gmem_fake_engine_init(struct gmem_fake_dev *fdev);
 void gmem_fake_engine_fini(struct gmem_fake_dev *fdev);
 
 /* fake_mmu.c */
 extern const struct gm_mmu gmem_fake_mmu;
+extern const struct gm_mmu gmem_fake_dmirror_mmu;
 int gmem_fake_mmu_access(void *pmap, unsigned long va, void *buf, size_t len,
 			 bool write);
 void gmem_fake_mmu_stats(void *pmap, struct gmem_fake_mmu_stats *st);
+bool gmem_fake_mmu_has_atomic(void *pmap, unsigned long start,
+			      unsigned long end);
 
 /* fake_ioctl.c */
 extern const struct file_operations gmem_fake_fops;
+
+/* fake_dmirror.c */
+extern const struct file_operations gmem_fake_dmirror_fops;
 
 #endif /* GMEM_FAKE_H */

@@ -4,10 +4,13 @@
  * the one that submitted it, so copies proceed while gmem prepares the
  * next batch, as with a DMA engine.  (Queued on the submitting CPU, the
  * worker would preempt the submitter and the copy would run inline.)
- * Device memory here is CPU-addressable, so a copy is a page copy.
+ * Coherent device memory is CPU-addressable, so a copy is a page copy;
+ * private device memory has struct pages the CPU cannot map, so the fake
+ * keeps its contents in a vmalloc'ed "VRAM" indexed by gm_dev_page_offset().
  */
 #include <linux/cpumask.h>
 #include <linux/highmem.h>
+#include <linux/memremap.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include "fake.h"
@@ -22,18 +25,49 @@ struct gmem_fake_copy {
 	struct gm_copy_req *req;
 };
 
+/**
+ * gmem_fake_map_page() - where the device (or its engine) finds a page
+ * @page: host RAM, or memory of a fake device
+ *
+ * Return: a kernel address of the page's contents, for
+ * gmem_fake_unmap_page().
+ */
+void *gmem_fake_map_page(struct page *page)
+{
+	struct gm_dev *dev;
+
+	if (is_device_private_page(page)) {
+		dev = gm_page_dev(page);
+		return ((struct gmem_fake_dev *)gm_dev_drvdata(dev))->vram +
+		       gm_dev_page_offset(dev, page);
+	}
+	return kmap_local_page(page);
+}
+
+void gmem_fake_unmap_page(struct page *page, void *addr)
+{
+	if (!is_device_private_page(page))
+		kunmap_local(addr);
+}
+
 static void gmem_fake_copy_work(struct work_struct *work)
 {
 	struct gmem_fake_copy *copy =
 		container_of(work, struct gmem_fake_copy, work);
 	struct gm_copy_req *req = copy->req;
 	unsigned int i;
+	void *dst, *src;
 
 	for (i = 0; i < req->npages; i++) {
-		if (req->src[i])
-			copy_highpage(req->dst[i], req->src[i]);
-		else
-			clear_highpage(req->dst[i]);
+		dst = gmem_fake_map_page(req->dst[i]);
+		if (req->src[i]) {
+			src = gmem_fake_map_page(req->src[i]);
+			memcpy(dst, src, PAGE_SIZE);
+			gmem_fake_unmap_page(req->src[i], src);
+		} else {
+			memset(dst, 0, PAGE_SIZE);
+		}
+		gmem_fake_unmap_page(req->dst[i], dst);
 	}
 	kfree(copy);
 	gm_copy_complete(req, 0);

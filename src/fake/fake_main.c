@@ -8,11 +8,20 @@
  * Each device gets the physical range devmem_base[i], of devmem_size[i]
  * bytes (one size for all devices if only one is given).  The ranges must
  * be RAM the kernel does not use, e.g. reserved with
- * memmap=512M$0x100000000 on its command line.
+ * memmap=1G$0x100000000 on its command line.
+ *
+ * With dmirror=1 it also creates /dev/hmm_dmirror0-3, the devices of the
+ * kernel's lib/test_hmm: 0-1 with private memory (dmirror_private_size
+ * bytes each, where the kernel has CONFIG_DEVICE_PRIVATE; without memory
+ * elsewhere) and 2-3 with the coherent ranges dmirror_coherent_base[0-1]
+ * of dmirror_coherent_size bytes.  dmirror_private then reads Y if 0-1 got
+ * their memory.
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 #include "fake.h"
 
 static unsigned int num_devices = 1;
@@ -29,7 +38,29 @@ static unsigned int num_sizes;
 module_param_array(devmem_size, ulong, &num_sizes, 0444);
 MODULE_PARM_DESC(devmem_size, "bytes of device memory, per device or one for all");
 
+static bool dmirror;
+module_param(dmirror, bool, 0444);
+MODULE_PARM_DESC(dmirror, "also create the test_hmm devices /dev/hmm_dmirror0-3");
+
+static unsigned long dmirror_coherent_base[2];
+static unsigned int num_dmirror_bases;
+module_param_array(dmirror_coherent_base, ulong, &num_dmirror_bases, 0444);
+MODULE_PARM_DESC(dmirror_coherent_base, "physical base of the memory of hmm_dmirror2 and 3");
+
+static unsigned long dmirror_coherent_size = SZ_256M;
+module_param(dmirror_coherent_size, ulong, 0444);
+MODULE_PARM_DESC(dmirror_coherent_size, "bytes of coherent memory of hmm_dmirror2 and 3");
+
+static unsigned long dmirror_private_size = SZ_64M;
+module_param(dmirror_private_size, ulong, 0444);
+MODULE_PARM_DESC(dmirror_private_size, "bytes of private memory of hmm_dmirror0 and 1");
+
+static bool dmirror_private;
+module_param(dmirror_private, bool, 0444);
+MODULE_PARM_DESC(dmirror_private, "read-only: hmm_dmirror0 and 1 have private memory");
+
 static struct gmem_fake_dev *gmem_fake_devs[GMEM_FAKE_MAX_DEVICES];
+static struct gmem_fake_dev *gmem_fake_dmirrors[GMEM_FAKE_DMIRRORS];
 
 struct gmem_fake_dev *gmem_fake_dev_by_index(unsigned int index)
 {
@@ -53,6 +84,11 @@ static int gmem_fake_check_params(void)
 		       num_devices, num_sizes);
 		return -EINVAL;
 	}
+	if (dmirror && num_dmirror_bases != 2) {
+		pr_err("gmem_fake: dmirror needs 2 dmirror_coherent_base addresses, got %u\n",
+		       num_dmirror_bases);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -62,47 +98,67 @@ static void gmem_fake_dev_destroy(struct gmem_fake_dev *fdev)
 	/* gmem evicts device memory through the engine: destroy it last. */
 	gm_dev_destroy(fdev->gm);
 	gmem_fake_engine_fini(fdev);
+	vfree(fdev->vram);
 	kfree(fdev);
 }
 
-static struct gmem_fake_dev *gmem_fake_dev_create(unsigned int index)
+/* Give @fdev the memory it was configured with; private needs its VRAM. */
+static int gmem_fake_dev_add_memory(struct gmem_fake_dev *fdev)
 {
-	struct gmem_fake_dev *fdev;
 	int err;
 
-	fdev = kzalloc(sizeof(*fdev), GFP_KERNEL);
-	if (!fdev)
-		return ERR_PTR(-ENOMEM);
-	fdev->index = index;
-	fdev->devmem_phys = devmem_base[index];
-	fdev->devmem_size = devmem_size[num_sizes == 1 ? 0 : index];
-	snprintf(fdev->name, sizeof(fdev->name), "gmem_fake%u", index);
-
-	err = gmem_fake_engine_init(fdev);
-	if (err)
-		goto err_free;
-
-	fdev->gm = gm_dev_create(&gmem_fake_mmu, fdev->name, fdev);
-	if (IS_ERR(fdev->gm)) {
-		err = PTR_ERR(fdev->gm);
-		goto err_engine;
+	if (!fdev->mem_type)
+		return 0;
+	if (fdev->mem_type == GM_MEM_PRIVATE) {
+		fdev->vram = vzalloc(fdev->devmem_size);
+		if (!fdev->vram)
+			return -ENOMEM;
 	}
-
-	err = gm_dev_register_physmem(fdev->gm, fdev->devmem_phys,
-				      fdev->devmem_size);
-	if (err) {
+	err = gm_dev_register_physmem(fdev->gm, fdev->mem_type,
+				      fdev->devmem_phys, fdev->devmem_size);
+	if (err)
 		pr_err("gmem_fake: %s: cannot use %#llx+%#llx as device memory: %d (%s)\n",
 		       fdev->name, (u64)fdev->devmem_phys, fdev->devmem_size,
 		       err,
 		       err == -EINVAL ? "not 2 MiB aligned or empty" :
 		       err == -EBUSY ? "System RAM or claimed by a driver" :
+		       err == -EOPNOTSUPP ? "kernel without CONFIG_DEVICE_PRIVATE" :
 		       "see gm_dev_register_physmem()");
-		goto err_gm;
+	return err;
+}
+
+/**
+ * gmem_fake_dev_create() - create one fake device and its node
+ * @fdev: name, memory and @fdev->index filled in by the caller, which
+ *	gives up ownership: @fdev is freed on error
+ * @mmu: its callbacks
+ * @fops: its node's file operations
+ *
+ * Return: @fdev or an ERR_PTR().
+ */
+static struct gmem_fake_dev *gmem_fake_dev_create(struct gmem_fake_dev *fdev,
+						  const struct gm_mmu *mmu,
+						  const struct file_operations *fops)
+{
+	int err;
+
+	err = gmem_fake_engine_init(fdev);
+	if (err)
+		goto err_free;
+
+	fdev->gm = gm_dev_create(mmu, fdev->name, fdev);
+	if (IS_ERR(fdev->gm)) {
+		err = PTR_ERR(fdev->gm);
+		goto err_engine;
 	}
+
+	err = gmem_fake_dev_add_memory(fdev);
+	if (err)
+		goto err_gm;
 
 	fdev->misc.minor = MISC_DYNAMIC_MINOR;
 	fdev->misc.name = fdev->name;
-	fdev->misc.fops = &gmem_fake_fops;
+	fdev->misc.fops = fops;
 	fdev->misc.mode = 0600;
 	err = misc_register(&fdev->misc);
 	if (err)
@@ -114,14 +170,55 @@ err_gm:
 err_engine:
 	gmem_fake_engine_fini(fdev);
 err_free:
+	vfree(fdev->vram);
 	kfree(fdev);
 	return ERR_PTR(err);
+}
+
+static struct gmem_fake_dev *gmem_fake_plain_create(unsigned int index)
+{
+	struct gmem_fake_dev *fdev = kzalloc(sizeof(*fdev), GFP_KERNEL);
+
+	if (!fdev)
+		return ERR_PTR(-ENOMEM);
+	fdev->index = index;
+	fdev->mem_type = GM_MEM_COHERENT;
+	fdev->devmem_phys = devmem_base[index];
+	fdev->devmem_size = devmem_size[num_sizes == 1 ? 0 : index];
+	snprintf(fdev->name, sizeof(fdev->name), "gmem_fake%u", index);
+	return gmem_fake_dev_create(fdev, &gmem_fake_mmu, &gmem_fake_fops);
+}
+
+/* hmm_dmirror0-1: private memory where the kernel can; 2-3: coherent. */
+static struct gmem_fake_dev *gmem_fake_dmirror_create(unsigned int index)
+{
+	struct gmem_fake_dev *fdev = kzalloc(sizeof(*fdev), GFP_KERNEL);
+
+	if (!fdev)
+		return ERR_PTR(-ENOMEM);
+	fdev->index = index;
+	snprintf(fdev->name, sizeof(fdev->name), "hmm_dmirror%u", index);
+	if (index >= 2) {
+		fdev->mem_type = GM_MEM_COHERENT;
+		fdev->devmem_phys = dmirror_coherent_base[index - 2];
+		fdev->devmem_size = dmirror_coherent_size;
+	} else if (gm_dev_private_supported()) {
+		fdev->mem_type = GM_MEM_PRIVATE;
+		fdev->devmem_size = dmirror_private_size;
+	}
+	return gmem_fake_dev_create(fdev, &gmem_fake_dmirror_mmu,
+				    &gmem_fake_dmirror_fops);
 }
 
 static void gmem_fake_destroy_all(void)
 {
 	unsigned int i;
 
+	for (i = 0; i < GMEM_FAKE_DMIRRORS; i++) {
+		if (gmem_fake_dmirrors[i])
+			gmem_fake_dev_destroy(gmem_fake_dmirrors[i]);
+		gmem_fake_dmirrors[i] = NULL;
+	}
 	for (i = 0; i < GMEM_FAKE_MAX_DEVICES; i++) {
 		if (gmem_fake_devs[i])
 			gmem_fake_dev_destroy(gmem_fake_devs[i]);
@@ -139,7 +236,7 @@ static int __init gmem_fake_init(void)
 		return err;
 
 	for (i = 0; i < num_devices; i++) {
-		struct gmem_fake_dev *fdev = gmem_fake_dev_create(i);
+		struct gmem_fake_dev *fdev = gmem_fake_plain_create(i);
 
 		if (IS_ERR(fdev)) {
 			gmem_fake_destroy_all();
@@ -147,6 +244,16 @@ static int __init gmem_fake_init(void)
 		}
 		gmem_fake_devs[i] = fdev;
 	}
+	for (i = 0; dmirror && i < GMEM_FAKE_DMIRRORS; i++) {
+		struct gmem_fake_dev *fdev = gmem_fake_dmirror_create(i);
+
+		if (IS_ERR(fdev)) {
+			gmem_fake_destroy_all();
+			return PTR_ERR(fdev);
+		}
+		gmem_fake_dmirrors[i] = fdev;
+	}
+	dmirror_private = dmirror && gmem_fake_dmirrors[0]->mem_type;
 	return 0;
 }
 

@@ -17,8 +17,8 @@
 #include "fake.h"
 
 #define GMEM_FAKE_TLB_ENTRIES	64
-#define GMEM_FAKE_PTE_PROT	(GM_PROT_READ | GM_PROT_WRITE)
-#define GMEM_FAKE_PTE_SHIFT	2
+#define GMEM_FAKE_PTE_PROT	(GM_PROT_READ | GM_PROT_WRITE | GM_PROT_ATOMIC)
+#define GMEM_FAKE_PTE_SHIFT	3
 
 /**
  * struct gmem_fake_tlbe - a cached translation
@@ -119,7 +119,8 @@ static void gmem_fake_pmap_protect(struct gm_dev *dev, void *pmap,
 			  (end - 1) >> PAGE_SHIFT) {
 		unsigned long pte = xa_to_value(entry);
 
-		pte &= ~(unsigned long)GMEM_FAKE_PTE_PROT | prot;
+		/* A write-protected page is no longer the device's alone. */
+		pte &= ~(unsigned long)GMEM_FAKE_PTE_PROT | (prot & ~GM_PROT_ATOMIC);
 		/* Replacing a present entry allocates nothing. */
 		__xa_store(&p->pte, vpn, xa_mk_value(pte), GFP_ATOMIC);
 	}
@@ -179,6 +180,7 @@ int gmem_fake_mmu_access(void *pmap, unsigned long va, void *buf, size_t len,
 {
 	struct gmem_fake_pmap *p = pmap;
 	unsigned int need = write ? GM_PROT_WRITE : GM_PROT_READ;
+	struct page *page;
 	unsigned long pte;
 	void *kaddr;
 
@@ -188,14 +190,33 @@ int gmem_fake_mmu_access(void *pmap, unsigned long va, void *buf, size_t len,
 		xa_unlock(&p->pte);
 		return -ENOENT;
 	}
-	kaddr = kmap_local_page(pfn_to_page(pte >> GMEM_FAKE_PTE_SHIFT));
+	page = pfn_to_page(pte >> GMEM_FAKE_PTE_SHIFT);
+	kaddr = gmem_fake_map_page(page);
 	if (write)
 		memcpy(kaddr + offset_in_page(va), buf, len);
 	else
 		memcpy(buf, kaddr + offset_in_page(va), len);
-	kunmap_local(kaddr);
+	gmem_fake_unmap_page(page, kaddr);
 	xa_unlock(&p->pte);
 	return 0;
+}
+
+/* Does the device hold a page of [@start, @end) exclusively? */
+bool gmem_fake_mmu_has_atomic(void *pmap, unsigned long start,
+			      unsigned long end)
+{
+	struct gmem_fake_pmap *p = pmap;
+	unsigned long vpn;
+	bool found = false;
+	void *entry;
+
+	xa_lock(&p->pte);
+	xa_for_each_range(&p->pte, vpn, entry, start >> PAGE_SHIFT,
+			  (end - 1) >> PAGE_SHIFT)
+		if (xa_to_value(entry) & GM_PROT_ATOMIC)
+			found = true;
+	xa_unlock(&p->pte);
+	return found;
 }
 
 /* TLB figures and mapped pages, for GMEM_FAKE_IOC_MMU_STATS. */
@@ -216,6 +237,21 @@ void gmem_fake_mmu_stats(void *pmap, struct gmem_fake_mmu_stats *st)
 }
 
 const struct gm_mmu gmem_fake_mmu = {
+	.copy_submit = gmem_fake_copy_submit,
+	.pmap_create = gmem_fake_pmap_create,
+	.pmap_destroy = gmem_fake_pmap_destroy,
+	.pmap_enter = gmem_fake_pmap_enter,
+	.pmap_release = gmem_fake_pmap_release,
+	.pmap_protect = gmem_fake_pmap_protect,
+	.tlb_invl = gmem_fake_tlb_invl,
+};
+
+/*
+ * The test_hmm personality: device faults never migrate, as in the
+ * kernel's lib/test_hmm; memory moves only through explicit migrations.
+ */
+const struct gm_mmu gmem_fake_dmirror_mmu = {
+	.flags = GM_MMU_MAP_IN_PLACE,
 	.copy_submit = gmem_fake_copy_submit,
 	.pmap_create = gmem_fake_pmap_create,
 	.pmap_destroy = gmem_fake_pmap_destroy,

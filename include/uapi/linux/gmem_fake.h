@@ -12,8 +12,9 @@
  *                field or flag set
  *   -EOVERFLOW   addr + length wraps or ends above the user address space
  *   -EFAULT      part of the range is not mapped, or a user pointer is bad
- *   -EOPNOTSUPP  part of the range is not private anonymous memory
- *                (MAP_SHARED, file-backed, hugetlbfs, VM_IO/VM_PFNMAP)
+ *   -EOPNOTSUPP  part of the range is a shared, hugetlb or special mapping
+ *                (MAP_SHARED, hugetlbfs, VM_IO/VM_PFNMAP); in a private
+ *                file mapping only its copied-on-write pages move
  *   -ENOSPC      the range is larger than the whole device memory
  *   -ENODEV      dest names a device that does not exist
  *   -ENXIO       dest names a device that this process has not attached

@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/hmm_dmirrorN: the ioctl interface of the kernel's lib/test_hmm
+ * (lib/test_hmm_uapi.h), implemented on gmem, so that the upstream
+ * tools/testing/selftests/mm/hmm-tests runs unmodified against gmem.
+ *
+ * Opening the file attaches the opener's address space to the device, as
+ * test_hmm does; only that process may use the file.  The device reads and
+ * writes memory through the fake MMU and raises a gmem device fault on a
+ * miss; migrations, snapshots, device-exclusive access and eviction are
+ * gm_migrate_*(), gm_ctx_snapshot(), gm_dev_fault(GM_PROT_ATOMIC) and
+ * gm_dev_evict().
+ *
+ * The ABI (struct hmm_dmirror_cmd, the HMM_DMIRROR_* numbers and snapshot
+ * codes) is the kernel's; its definitions are repeated here because
+ * test_hmm_uapi.h is not an exported header.
+ */
+#include <linux/hmm.h>
+#include <linux/memremap.h>
+#include <linux/mm.h>
+#include <linux/fs.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include "fake.h"
+
+struct hmm_dmirror_cmd {
+	__u64 addr;
+	__u64 ptr;
+	__u64 npages;
+	__u64 cpages;
+	__u64 faults;
+};
+
+#define HMM_DMIRROR_READ		_IOWR('H', 0x00, struct hmm_dmirror_cmd)
+#define HMM_DMIRROR_WRITE		_IOWR('H', 0x01, struct hmm_dmirror_cmd)
+#define HMM_DMIRROR_MIGRATE_TO_DEV	_IOWR('H', 0x02, struct hmm_dmirror_cmd)
+#define HMM_DMIRROR_MIGRATE_TO_SYS	_IOWR('H', 0x03, struct hmm_dmirror_cmd)
+#define HMM_DMIRROR_SNAPSHOT		_IOWR('H', 0x04, struct hmm_dmirror_cmd)
+#define HMM_DMIRROR_EXCLUSIVE		_IOWR('H', 0x05, struct hmm_dmirror_cmd)
+#define HMM_DMIRROR_CHECK_EXCLUSIVE	_IOWR('H', 0x06, struct hmm_dmirror_cmd)
+#define HMM_DMIRROR_RELEASE		_IOWR('H', 0x07, struct hmm_dmirror_cmd)
+
+#define HMM_DMIRROR_PROT_ERROR			0xFF
+#define HMM_DMIRROR_PROT_NONE			0x00
+#define HMM_DMIRROR_PROT_READ			0x01
+#define HMM_DMIRROR_PROT_WRITE			0x02
+#define HMM_DMIRROR_PROT_PMD			0x04
+#define HMM_DMIRROR_PROT_PUD			0x08
+#define HMM_DMIRROR_PROT_ZERO			0x10
+#define HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL	0x20
+#define HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL	0x40
+#define HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE	0x50
+
+/* Largest request: the data goes through a kernel bounce buffer. */
+#define GMEM_DMIRROR_MAX_PAGES	(SZ_256M >> PAGE_SHIFT)
+
+/* Pages per gm_ctx_snapshot() call. */
+#define GMEM_DMIRROR_SNAP_PAGES	512
+
+/* Most device faults one page may take before the access gives up. */
+#define GMEM_DMIRROR_FAULT_RETRIES	16
+
+/**
+ * struct gmem_dmirror - an open /dev/hmm_dmirrorN
+ * @fdev: the device
+ * @ctx: the opener's address space attached to it
+ */
+struct gmem_dmirror {
+	struct gmem_fake_dev *fdev;
+	struct gm_ctx *ctx;
+};
+
+static int gmem_dmirror_open(struct inode *inode, struct file *file)
+{
+	struct miscdevice *misc = file->private_data;
+	struct gmem_dmirror *dm;
+	struct gm_as *as;
+	int err;
+
+	dm = kzalloc(sizeof(*dm), GFP_KERNEL);
+	if (!dm)
+		return -ENOMEM;
+	dm->fdev = container_of(misc, struct gmem_fake_dev, misc);
+
+	as = gm_as_get(current->mm);
+	if (IS_ERR(as)) {
+		err = PTR_ERR(as);
+		goto err_free;
+	}
+	dm->ctx = gm_as_attach(as, dm->fdev->gm);
+	gm_as_put(as);
+	if (IS_ERR(dm->ctx)) {
+		err = PTR_ERR(dm->ctx);
+		goto err_free;
+	}
+	file->private_data = dm;
+	return nonseekable_open(inode, file);
+
+err_free:
+	kfree(dm);
+	return err;
+}
+
+static int gmem_dmirror_release(struct inode *inode, struct file *file)
+{
+	struct gmem_dmirror *dm = file->private_data;
+
+	gm_as_detach(dm->ctx);
+	kfree(dm);
+	return 0;
+}
+
+/*
+ * The device reads or writes @npages pages at @addr, from or to @buf,
+ * through its MMU; a miss raises a device fault for the rest of the range,
+ * as test_hmm does, so that a cold range costs one fault.
+ */
+static int gmem_dmirror_rw(struct gmem_dmirror *dm, struct hmm_dmirror_cmd *cmd,
+			   void *buf, bool write)
+{
+	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT), addr;
+	unsigned int access = write ? GM_PROT_READ | GM_PROT_WRITE : GM_PROT_READ;
+	void *pmap = gm_ctx_pmap(dm->ctx);
+	unsigned int tries = 0;
+	int err;
+
+	for (addr = cmd->addr; addr < end; buf += PAGE_SIZE) {
+		err = gmem_fake_mmu_access(pmap, addr, buf, PAGE_SIZE, write);
+		if (!err) {
+			cmd->cpages++;
+			addr += PAGE_SIZE;
+			tries = 0;
+			continue;
+		}
+		if (++tries > GMEM_DMIRROR_FAULT_RETRIES)
+			return -EBUSY;
+		err = gm_dev_fault(dm->ctx, addr, end - addr, access);
+		if (err)
+			return err;
+		cmd->faults++;
+		buf -= PAGE_SIZE;	/* the same page again */
+	}
+	return 0;
+}
+
+/* test_hmm's checks before a migration: every page mapped and readable. */
+static int gmem_dmirror_check_vmas(unsigned long start, unsigned long end)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	unsigned long addr;
+	int err = 0;
+
+	mmap_read_lock(mm);
+	for (addr = start; addr < end; addr = vma->vm_end) {
+		vma = vma_lookup(mm, addr);
+		if (!vma || !(vma->vm_flags & VM_READ)) {
+			err = -EINVAL;
+			break;
+		}
+	}
+	mmap_read_unlock(mm);
+	return err;
+}
+
+/*
+ * Read back what the device holds of the range, straight from its memory:
+ * -ENOENT at the first page that is not in it (test_hmm's answer for a
+ * page that did not migrate).  A page that moves away meanwhile reads
+ * whatever its old place holds, which only a racing test could see.
+ */
+static int gmem_dmirror_read_local(struct gmem_dmirror *dm,
+				   struct hmm_dmirror_cmd *cmd, void *buf,
+				   unsigned long *pfns)
+{
+	unsigned long addr = cmd->addr, left = cmd->npages, n, i;
+	int err;
+
+	for (; left; left -= n, addr += n << PAGE_SHIFT) {
+		n = min_t(unsigned long, left, GMEM_DMIRROR_SNAP_PAGES);
+		err = gm_ctx_snapshot(dm->ctx, addr, n, pfns);
+		if (err)
+			return err;
+		for (i = 0; i < n; i++, buf += PAGE_SIZE) {
+			struct page *page;
+			void *kaddr;
+
+			if (!(pfns[i] & HMM_PFN_VALID))
+				return -ENOENT;
+			page = hmm_pfn_to_page(pfns[i]);
+			if (gm_page_dev(page) != dm->fdev->gm)
+				return -ENOENT;
+			kaddr = gmem_fake_map_page(page);
+			memcpy(buf, kaddr, PAGE_SIZE);
+			gmem_fake_unmap_page(page, kaddr);
+			cmd->cpages++;
+		}
+	}
+	return 0;
+}
+
+static int gmem_dmirror_migrate_to_dev(struct gmem_dmirror *dm,
+				       struct hmm_dmirror_cmd *cmd, void *buf)
+{
+	unsigned long len = cmd->npages << PAGE_SHIFT;
+	struct gm_migrate_result res;
+	unsigned long *pfns;
+	int err;
+
+	err = gmem_dmirror_check_vmas(cmd->addr, cmd->addr + len);
+	if (err)
+		return err;
+	/*
+	 * Memory that cannot move (shared, file-backed) is not an error
+	 * here: the read-back below reports it, as -ENOENT.
+	 */
+	err = gm_migrate_to_dev(gm_ctx_as(dm->ctx), dm->fdev->gm, cmd->addr,
+				len, &res);
+	if (err && err != -EOPNOTSUPP)
+		return err;
+
+	pfns = kvmalloc_array(GMEM_DMIRROR_SNAP_PAGES, sizeof(*pfns),
+			      GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	err = gmem_dmirror_read_local(dm, cmd, buf, pfns);
+	kvfree(pfns);
+	return err;
+}
+
+static int gmem_dmirror_migrate_to_sys(struct gmem_dmirror *dm,
+				       struct hmm_dmirror_cmd *cmd)
+{
+	unsigned long len = cmd->npages << PAGE_SHIFT;
+	struct gm_migrate_result res;
+	int err;
+
+	err = gmem_dmirror_check_vmas(cmd->addr, cmd->addr + len);
+	if (err)
+		return err;
+	err = gm_migrate_to_host(gm_ctx_as(dm->ctx), cmd->addr, len, &res);
+	if (err)
+		return err;
+	cmd->cpages = res.moved;
+	return 0;
+}
+
+/* test_hmm's encoding of what the CPU page table maps for this device. */
+static u8 gmem_dmirror_perm(struct gmem_dmirror *dm, unsigned long pfn)
+{
+	struct page *page;
+	u8 perm;
+
+	if (pfn & HMM_PFN_ERROR)
+		return HMM_DMIRROR_PROT_ERROR;
+	if (!(pfn & HMM_PFN_VALID))
+		return HMM_DMIRROR_PROT_NONE;
+
+	page = hmm_pfn_to_page(pfn);
+	if (is_device_private_page(page)) {
+		/* Another device's private memory: nothing this one can map. */
+		if (gm_page_dev(page) != dm->fdev->gm)
+			return HMM_DMIRROR_PROT_NONE;
+		perm = HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL;
+	} else if (is_device_coherent_page(page)) {
+		perm = gm_page_dev(page) == dm->fdev->gm ?
+		       HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL :
+		       HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE;
+	} else if (is_zero_pfn(page_to_pfn(page))) {
+		perm = HMM_DMIRROR_PROT_ZERO;
+	} else {
+		perm = HMM_DMIRROR_PROT_NONE;
+	}
+	perm |= pfn & HMM_PFN_WRITE ? HMM_DMIRROR_PROT_WRITE :
+				      HMM_DMIRROR_PROT_READ;
+	if (hmm_pfn_to_map_order(pfn) + PAGE_SHIFT == PMD_SHIFT)
+		perm |= HMM_DMIRROR_PROT_PMD;
+	else if (hmm_pfn_to_map_order(pfn) + PAGE_SHIFT == PUD_SHIFT)
+		perm |= HMM_DMIRROR_PROT_PUD;
+	return perm;
+}
+
+static int gmem_dmirror_snapshot(struct gmem_dmirror *dm,
+				 struct hmm_dmirror_cmd *cmd)
+{
+	unsigned long addr = cmd->addr, left = cmd->npages, n, i;
+	u8 __user *uptr = u64_to_user_ptr(cmd->ptr);
+	unsigned long *pfns;
+	u8 *perm;
+	int err = -ENOMEM;
+
+	pfns = kvmalloc_array(GMEM_DMIRROR_SNAP_PAGES, sizeof(*pfns),
+			      GFP_KERNEL);
+	perm = kmalloc(GMEM_DMIRROR_SNAP_PAGES, GFP_KERNEL);
+	if (!pfns || !perm)
+		goto out;
+
+	for (err = 0; left && !err; left -= n, addr += n << PAGE_SHIFT) {
+		n = min_t(unsigned long, left, GMEM_DMIRROR_SNAP_PAGES);
+		err = gm_ctx_snapshot(dm->ctx, addr, n, pfns);
+		if (err)
+			break;
+		for (i = 0; i < n; i++)
+			perm[i] = gmem_dmirror_perm(dm, pfns[i]);
+		if (copy_to_user(uptr, perm, n))
+			err = -EFAULT;
+		uptr += n;
+		cmd->cpages += n;
+	}
+out:
+	kfree(perm);
+	kvfree(pfns);
+	return err;
+}
+
+static int gmem_dmirror_exclusive(struct gmem_dmirror *dm,
+				  struct hmm_dmirror_cmd *cmd, void *buf)
+{
+	int err;
+
+	err = gm_dev_fault(dm->ctx, cmd->addr, cmd->npages << PAGE_SHIFT,
+			   GM_PROT_READ | GM_PROT_WRITE | GM_PROT_ATOMIC);
+	if (err == -EOPNOTSUPP)
+		pr_info_once("gmem_fake: HMM_DMIRROR_EXCLUSIVE: this kernel has no device-exclusive entries (make_device_exclusive_range() needs CONFIG_DEVICE_PRIVATE)\n");
+	if (err)
+		return err;
+	/* Return what the device now reads, as test_hmm does. */
+	err = gmem_dmirror_rw(dm, cmd, buf, false);
+	cmd->faults = 0;
+	return err;
+}
+
+static int gmem_dmirror_check_exclusive(struct gmem_dmirror *dm,
+					struct hmm_dmirror_cmd *cmd)
+{
+	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
+
+	return gmem_fake_mmu_has_atomic(gm_ctx_pmap(dm->ctx), cmd->addr, end) ?
+	       -EPERM : 0;
+}
+
+/* Commands that move data between the user's buffer and the device. */
+static bool gmem_dmirror_has_data(unsigned int command)
+{
+	return command == HMM_DMIRROR_READ || command == HMM_DMIRROR_WRITE ||
+	       command == HMM_DMIRROR_MIGRATE_TO_DEV ||
+	       command == HMM_DMIRROR_EXCLUSIVE;
+}
+
+static int gmem_dmirror_do(struct gmem_dmirror *dm, unsigned int command,
+			   struct hmm_dmirror_cmd *cmd, void *buf)
+{
+	switch (command) {
+	case HMM_DMIRROR_READ:
+		return gmem_dmirror_rw(dm, cmd, buf, false);
+	case HMM_DMIRROR_WRITE:
+		return gmem_dmirror_rw(dm, cmd, buf, true);
+	case HMM_DMIRROR_MIGRATE_TO_DEV:
+		return gmem_dmirror_migrate_to_dev(dm, cmd, buf);
+	case HMM_DMIRROR_MIGRATE_TO_SYS:
+		return gmem_dmirror_migrate_to_sys(dm, cmd);
+	case HMM_DMIRROR_SNAPSHOT:
+		return gmem_dmirror_snapshot(dm, cmd);
+	case HMM_DMIRROR_EXCLUSIVE:
+		return gmem_dmirror_exclusive(dm, cmd, buf);
+	case HMM_DMIRROR_CHECK_EXCLUSIVE:
+		return gmem_dmirror_check_exclusive(dm, cmd);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static long gmem_dmirror_ioctl(struct file *file, unsigned int command,
+			       unsigned long arg)
+{
+	struct gmem_dmirror *dm = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	struct hmm_dmirror_cmd cmd;
+	void __user *ubuf;
+	void *buf = NULL;
+	size_t size;
+	int err;
+
+	if (_IOC_TYPE(command) != 'H')
+		return -ENOTTY;
+	if (!gm_as_is_current(gm_ctx_as(dm->ctx)))
+		return -EACCES;
+	if (command == HMM_DMIRROR_RELEASE) {
+		err = gm_dev_evict(dm->fdev->gm);
+		return err < 0 ? err : 0;
+	}
+
+	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
+		return -EFAULT;
+	if (!cmd.npages || cmd.npages > GMEM_DMIRROR_MAX_PAGES ||
+	    !PAGE_ALIGNED(cmd.addr) ||
+	    cmd.addr + (cmd.npages << PAGE_SHIFT) < cmd.addr ||
+	    cmd.addr + (cmd.npages << PAGE_SHIFT) > TASK_SIZE)
+		return -EINVAL;
+	cmd.cpages = 0;
+	cmd.faults = 0;
+
+	size = cmd.npages << PAGE_SHIFT;
+	ubuf = u64_to_user_ptr(cmd.ptr);
+	if (gmem_dmirror_has_data(command)) {
+		buf = kvmalloc(size, GFP_KERNEL);
+		if (!buf)
+			return -ENOMEM;
+		if (command == HMM_DMIRROR_WRITE && copy_from_user(buf, ubuf, size)) {
+			err = -EFAULT;
+			goto out;
+		}
+	}
+
+	err = gmem_dmirror_do(dm, command, &cmd, buf);
+	if (!err && buf && command != HMM_DMIRROR_WRITE &&
+	    copy_to_user(ubuf, buf, size))
+		err = -EFAULT;
+	if (!err && copy_to_user(uarg, &cmd, sizeof(cmd)))
+		err = -EFAULT;
+out:
+	kvfree(buf);
+	return err;
+}
+
+/* test_hmm's mmap: fresh zeroed pages, inserted as a mixed map. */
+static int gmem_dmirror_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	unsigned long addr;
+	int err;
+
+	for (addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
+		struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+
+		if (!page)
+			return -ENOMEM;
+		err = vm_insert_page(vma, addr, page);
+		put_page(page);	/* the mapping holds the page now */
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+const struct file_operations gmem_fake_dmirror_fops = {
+	.owner = THIS_MODULE,
+	.open = gmem_dmirror_open,
+	.release = gmem_dmirror_release,
+	.unlocked_ioctl = gmem_dmirror_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = gmem_dmirror_mmap,
+};
