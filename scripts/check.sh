@@ -176,7 +176,7 @@ if [ -n "$static" ]; then
 		record 6.12 FAIL "sparse (no module build for $k612)"
 	fi
 
-	step all "shellcheck" shellcheck shellcheck scripts/*.sh .ci/run || true
+	step all "shellcheck" shellcheck shellcheck scripts/*.sh tests/*.sh .ci/run || true
 
 	# DKMS, as a user would install the package; leftovers of an earlier
 	# run are removed first so that a failed run does not poison the next.

@@ -123,6 +123,12 @@ depmod -b "$root" "$kver"
 if [ -n "$tests" ]; then
 	[ -d "$tests" ] || die "no test directory $tests"
 	find "$tests" -maxdepth 1 -type f -perm -u+x -exec cp {} "$root/tests/" \;
+	# Helpers that tests run, not tests: the kernel's hmm-tests, run
+	# through its wrapper (tests/hmm_tests.sh).
+	if [ -d "$tests/bin" ]; then
+		mkdir -p "$root/tests/bin"
+		find "$tests/bin" -maxdepth 1 -type f -perm -u+x -exec cp {} "$root/tests/bin/" \;
+	fi
 	[ -n "$(ls "$root/tests")" ] || [ -n "$cmd" ] || die "no test binaries in $tests"
 fi
 
@@ -131,7 +137,7 @@ fi
 	printf 'THP_MODES=%q\n' "${thp[*]}"
 	printf 'TEST_TIMEOUT=%q\n' "$test_timeout"
 	printf 'SKIP_TESTS=%q\n' "${skip[*]}"
-	printf 'GMEM_FAKE_PARAMS=%q\n' "num_devices=2 devmem_base=0x100000000,0x110000000 devmem_size=0x10000000,0x10000000"
+	printf 'GMEM_FAKE_PARAMS=%q\n' "num_devices=2 devmem_base=0x100000000,0x110000000 devmem_size=0x10000000,0x10000000 dmirror=1 dmirror_coherent_base=0x120000000,0x130000000 dmirror_coherent_size=0x10000000"
 } >"$root/etc/gmem-vm.conf"
 if [ -n "$cmd" ]; then
 	printf '%s\n' "$cmd" >"$root/etc/gmem-cmd.sh"
@@ -180,7 +186,8 @@ for mode in $THP_MODES; do
 		set -- /tests/*
 	fi
 	for t in "$@"; do
-		[ -x "$t" ] || [ "$t" = /etc/gmem-cmd.sh ] || continue
+		# Only regular files: /tests/bin is a directory of helpers.
+		[ -f "$t" ] && { [ -x "$t" ] || [ "$t" = /etc/gmem-cmd.sh ]; } || continue
 		n=${t##*/}
 		case " $SKIP_TESTS " in *" $n "*) continue ;; esac
 		echo "gmem-init: $mode $n"
@@ -267,10 +274,10 @@ qemu() {
 	# (measured on migrations), and it has no 5-level paging, so the user
 	# address space is the same whether the kernel boots as vmlinux or bzImage.
 	timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-		-accel tcg,thread=multi -cpu qemu64 -smp 2 -m 4G \
+		-accel tcg,thread=multi -cpu qemu64 -smp 2 -m 5G \
 		-no-reboot -display none -nodefaults \
 		-kernel "$k" -initrd "$initrd" \
-		-append "console=ttyS0 memmap=512M\$0x100000000 panic=-1 panic_on_warn=0 transparent_hugepage=${thp[0]}" \
+		-append "console=ttyS0 memmap=1G\$0x100000000 panic=-1 panic_on_warn=0 transparent_hugepage=${thp[0]}" \
 		-serial "file:$out/console.log" -serial "file:$out/tap.log" -serial "file:$out/dmesg.log" \
 		</dev/null >"$out/qemu.log" 2>&1 || rc=$?
 	echo "vm-run: qemu exited with $rc after $(($(date +%s) - start)) s"

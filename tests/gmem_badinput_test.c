@@ -38,7 +38,7 @@ enum bi_setup {
 	UNMAPPED,	/* area: 1 MiB that was mapped and unmapped again */
 	SHARED,		/* area: 1 MiB MAP_SHARED anonymous, populated */
 	PRIV_SHARED,	/* area: 1 MiB private anon followed by 1 MiB shared anon */
-	FILE_PRIV,	/* area: 1 MiB MAP_PRIVATE of a file in /tmp, populated */
+	FILE_SHARED,	/* area: 1 MiB MAP_SHARED of a file in /tmp, populated */
 	HUGE,		/* area: private anon, 44 MiB more than device memory */
 	FRESH_FD,	/* the ioctl goes to a new fd of device 0, never attached */
 	CHILD,		/* a forked child issues it through the inherited fd */
@@ -76,7 +76,7 @@ static const struct bi_case {
 	{ "unmapped_range", UNMAPPED, MIGRATE, AT_AREA, 0, AREA_LEN, 0, 0, EFAULT },
 	{ "shared_anon", SHARED, MIGRATE, AT_AREA, 0, AREA_LEN, 0, 0, EOPNOTSUPP },
 	{ "private_then_shared", PRIV_SHARED, MIGRATE, AT_AREA, 0, AREA_LEN, 0, 0, EOPNOTSUPP },
-	{ "file_private", FILE_PRIV, MIGRATE, AT_AREA, 0, AREA_LEN, 0, 0, EOPNOTSUPP },
+	{ "file_shared", FILE_SHARED, MIGRATE, AT_AREA, 0, AREA_LEN, 0, 0, EOPNOTSUPP },
 	{ "larger_than_device", HUGE, MIGRATE, AT_AREA, 0, AREA_LEN, 0, 0, ENOSPC },
 	{ "dest_nonexistent", NONE, MIGRATE, AT_BUF, 0, BUF_LEN, 7, 0, ENODEV },
 	{ "dest_bogus", NONE, MIGRATE, AT_BUF, 0, BUF_LEN, 0xfffffffe, 0, ENODEV },
@@ -202,7 +202,7 @@ static int row_setup(FIXTURE_DATA(badinput) *self, const struct bi_case *c)
 			return -errno;
 		gm_fill(p, 0, gm_pages(2 * GM_MIB), 2);
 		return 0;
-	case FILE_PRIV:
+	case FILE_SHARED:
 		mkdir("/tmp", 01777);
 		fd = mkstemp(path);
 		if (fd < 0)
@@ -212,7 +212,7 @@ static int row_setup(FIXTURE_DATA(badinput) *self, const struct bi_case *c)
 			close(fd);
 			return -errno;
 		}
-		p = map_area(self, GM_MIB, MAP_PRIVATE, fd);
+		p = map_area(self, GM_MIB, MAP_SHARED, fd);
 		close(fd);
 		if (!p)
 			return -errno;

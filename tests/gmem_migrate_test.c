@@ -190,6 +190,56 @@ TEST_F_TIMEOUT(migrate, cpu_access_on_device, MIG_TIMEOUT)
 	ASSERT_EQ(0, back.used_pages);
 }
 
+/*
+ * A private file mapping: its copied-on-write pages are anonymous and move;
+ * its page-cache pages belong to the file and stay (not moved); the file
+ * itself never changes.
+ */
+TEST_F_TIMEOUT(migrate, file_private_moves_cow_pages, MIG_TIMEOUT)
+{
+	const size_t len = GM_MIB, n = gm_pages(len);
+	char path[] = "/tmp/gmem_migrate.XXXXXX";
+	struct gmem_fake_migrate m;
+	int fd = self->d.fd[0], file;
+	void *content = malloc(len);
+	size_t i;
+
+	ASSERT_NE(NULL, content);
+	gm_fill(content, 0, n, 6);
+	mkdir("/tmp", 01777);
+	file = mkstemp(path);
+	ASSERT_LE(0, file);
+	unlink(path);
+	ASSERT_EQ((ssize_t)len, pwrite(file, content, len, 0));
+	self->len = len;
+	self->buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, file, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	/* Even pages: copied on write; odd pages: read from the page cache. */
+	for (i = 0; i < n; i++) {
+		if (i % 2) {
+			ASSERT_EQ(-1, gm_check(self->buf, i, 1, 6));
+		} else {
+			gm_fill(self->buf, i, 1, 7);
+		}
+	}
+
+	ASSERT_EQ(0, gm_migrate(fd, self->buf, len, 0, &m));
+	ASSERT_EQ(n / 2, m.moved);
+	ASSERT_EQ(n / 2, m.not_moved);
+	ASSERT_EQ((long)n / 2, gm_query_count(fd, self->buf, n, dev_loc(self, 0)));
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(-1, gm_check(self->buf, i, 1, i % 2 ? 6 : 7)) TH_LOG("page %zu", i);
+
+	ASSERT_EQ(0, gm_migrate(fd, self->buf, len, GMEM_FAKE_DEST_HOST, &m));
+	ASSERT_EQ(n / 2, m.moved);
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(-1, gm_check(self->buf, i, 1, i % 2 ? 6 : 7)) TH_LOG("page %zu", i);
+	ASSERT_EQ((ssize_t)len, pread(file, content, len, 0));
+	ASSERT_EQ(-1, gm_check(content, 0, n, 6));
+	close(file);
+	free(content);
+}
+
 /* Required test 3a: never-touched pages land on the device as zeroes. */
 TEST_F_TIMEOUT(migrate, unpopulated_reads_zero, MIG_TIMEOUT)
 {
