@@ -112,6 +112,10 @@ for ko in "$mdir"/extra/*.ko; do
 		add_dep "$dep"
 	done
 done
+# zram, for swap in the guest, where the kernel has it as a module.
+if [ -n "$kmoddir" ] && [ -n "$(find "$kmoddir/kernel" -name 'zram.ko*' -print -quit)" ]; then
+	add_dep zram
+fi
 # modprobe must know what is built in, or it fails on those names.
 for f in modules.builtin modules.builtin.modinfo; do
 	[ -z "$kmoddir" ] || [ ! -f "$kmoddir/$f" ] || cp "$kmoddir/$f" "$mdir/"
@@ -174,6 +178,10 @@ check() {
 
 kmemleak=/sys/kernel/debug/kmemleak
 # GMEM_FAKE_PARAMS is split into separate parameters on purpose.
+# Swap on compressed RAM, so that swap-out can reach the devices too.
+if modprobe zram 2>/dev/null; then
+	check "swap on zram" sh -c 'echo 512M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && swapon /dev/zram0'
+fi
 check "modprobe gmem_fake" modprobe gmem_fake $GMEM_FAKE_PARAMS
 # Start kmemleak from a clean slate: boot-time reports are not ours.
 [ ! -e $kmemleak ] || echo clear >$kmemleak
@@ -273,8 +281,11 @@ qemu() {
 	# qemu64: under TCG it runs the kernel about 3x faster than -cpu max
 	# (measured on migrations), and it has no 5-level paging, so the user
 	# address space is the same whether the kernel boots as vmlinux or bzImage.
+	# Two NUMA nodes, so that page migration between nodes reaches the tests.
 	timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-		-accel tcg,thread=multi -cpu qemu64 -smp 2 -m 5G \
+		-accel tcg,thread=multi -cpu qemu64 -smp 2,sockets=2,cores=1,threads=1 -m 5G \
+		-object memory-backend-ram,id=ram0,size=2560M -numa node,nodeid=0,cpus=0,memdev=ram0 \
+		-object memory-backend-ram,id=ram1,size=2560M -numa node,nodeid=1,cpus=1,memdev=ram1 \
 		-no-reboot -display none -nodefaults \
 		-kernel "$k" -initrd "$initrd" \
 		-append "console=ttyS0 memmap=1G\$0x100000000 panic=-1 panic_on_warn=0 transparent_hugepage=${thp[0]}" \

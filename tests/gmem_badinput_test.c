@@ -21,6 +21,7 @@
 #define DEV_READ	GMEM_FAKE_IOC_DEV_READ
 #define DEV_WRITE	GMEM_FAKE_IOC_DEV_WRITE
 #define MMU_STATS	GMEM_FAKE_IOC_MMU_STATS
+#define UNMAP		GMEM_FAKE_IOC_UNMAP
 /* Unknown command number, and known numbers with the wrong size. */
 #define BAD_NR		_IOWR(GMEM_FAKE_IOC_MAGIC, 0x9f, struct gmem_fake_migrate)
 #define MIGRATE_BIG	_IOC(_IOC_READ | _IOC_WRITE, GMEM_FAKE_IOC_MAGIC, 0x93, \
@@ -58,8 +59,8 @@ static const struct bi_case {
 	unsigned long cmd;
 	enum bi_at at;
 	__u64 off;
-	__u64 len;		/* MIGRATE, DEV_*: bytes; QUERY: npages */
-	__u32 dest;
+	__u64 len;		/* MIGRATE, DEV_*, UNMAP: bytes; QUERY: npages */
+	__u32 dest;		/* MIGRATE: device; UNMAP: number of ranges */
 	__u32 flags;
 	int err;		/* expected errno */
 } cases[] = {
@@ -108,6 +109,15 @@ static const struct bi_case {
 	{ "dev_write_no_attach", FRESH_FD, DEV_WRITE, AT_BUF, 0, 16, 0, 0, ENOTCONN },
 	{ "dev_read_child", CHILD, DEV_READ, AT_BUF, 0, 16, 0, 0, EACCES },
 	{ "mmu_stats_no_attach", FRESH_FD, MMU_STATS, AT_BUF, 0, 0, 0, 0, ENOTCONN },
+	{ "unmap_nr_zero", NONE, UNMAP, AT_BUF, 0, PG, 0, 0, EINVAL },
+	{ "unmap_nr_too_many", NONE, UNMAP, AT_BUF, 0, PG, GMEM_FAKE_UNMAP_MAX + 1, 0, EINVAL },
+	{ "unmap_unaligned", NONE, UNMAP, AT_BUF, 1, PG, 1, 0, EINVAL },
+	{ "unmap_zero_length", NONE, UNMAP, AT_BUF, 0, 0, 1, 0, EINVAL },
+	{ "unmap_wraps", NONE, UNMAP, AT_ABS, -PG, 2 * PG, 1, 0, EOVERFLOW },
+	{ "unmap_kernel_address", NONE, UNMAP, AT_ABS, 0xffff888000000000ULL, PG, 1, 0, EOVERFLOW },
+	{ "unmap_flags", NONE, UNMAP, AT_BUF, 0, PG, 1, 1, EINVAL },
+	{ "unmap_no_attach", FRESH_FD, UNMAP, AT_BUF, 0, PG, 1, 0, ENOTCONN },
+	{ "unmap_child", CHILD, UNMAP, AT_BUF, 0, PG, 1, 0, EACCES },
 };
 
 FIXTURE(badinput) {
@@ -261,8 +271,10 @@ static int row_ioctl(FIXTURE_DATA(badinput) *self, const struct bi_case *c)
 		struct gmem_fake_migrate m;
 		struct gmem_fake_query q;
 		struct gmem_fake_access a;
+		struct gmem_fake_unmap u;
 		char raw[512];
 	} arg;
+	static struct gmem_fake_range ranges[GMEM_FAKE_UNMAP_MAX + 1];
 	__u64 addr = c->off;
 	int status, ret;
 	pid_t pid;
@@ -277,6 +289,14 @@ static int row_ioctl(FIXTURE_DATA(badinput) *self, const struct bi_case *c)
 		arg.q.addr = addr;
 		arg.q.npages = c->len;
 		arg.q.locs = (uintptr_t)(self->bad_locs ? self->bad_locs : self->locs);
+	} else if (c->cmd == UNMAP) {
+		for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+			ranges[i].addr = addr;
+			ranges[i].length = c->len;
+		}
+		arg.u.ranges = (uintptr_t)ranges;
+		arg.u.nr = c->dest;
+		arg.u.flags = c->flags;
 	} else if (c->cmd == DEV_READ || c->cmd == DEV_WRITE) {
 		arg.a.addr = addr;
 		arg.a.length = c->len == AREA_LEN ? self->area_len : c->len;

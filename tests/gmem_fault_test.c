@@ -7,6 +7,8 @@
  * faults from several threads and racing munmap stay correct.
  */
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <linux/mempolicy.h>
 #include "gmem_test_util.h"
 #include "kselftest_harness.h"
 
@@ -452,6 +454,237 @@ TEST_F_TIMEOUT(fault, invalidation_counts_match, FAULT_TIMEOUT)
 		ASSERT_EQ(0, faults);
 		ASSERT_EQ(-1, gm_check(data, 0, 10, 35));
 	}
+	free(data);
+}
+
+/*
+ * Map @len of the buffer, filled with @seed, into the device as host pages:
+ * a round trip through device memory makes gmem place them on the host,
+ * where the device then maps them in place rather than pulling them in.
+ */
+static int map_host_pages(FIXTURE_DATA(fault) *self, size_t len, uint64_t seed,
+			  struct gmem_fake_mmu_stats *st)
+{
+	struct gmem_fake_migrate m;
+	void *data = malloc(len);
+	int ret;
+
+	if (!data)
+		return -ENOMEM;
+	if (!map_buf(self, len) || madvise(self->buf, len, MADV_NOHUGEPAGE)) {
+		free(data);
+		return -ENOMEM;
+	}
+	gm_fill(self->buf, 0, gm_pages(len), seed);
+	ret = gm_migrate(self->fd, self->buf, len, 0, &m);
+	if (!ret)
+		ret = gm_migrate(self->fd, self->buf, len, GMEM_FAKE_DEST_HOST, &m);
+	if (!ret)
+		ret = gm_dev_access(self->fd, self->buf, len, data, false, NULL);
+	if (!ret && gm_check(data, 0, gm_pages(len), seed) != -1)
+		ret = -EIO;
+	if (!ret)
+		ret = gm_mmu_stats(self->fd, st);
+	if (!ret && st->mapped_pages != gm_pages(len))
+		ret = -EAGAIN;
+	free(data);
+	return ret;
+}
+
+static bool swap_active(void)
+{
+	char line[256];
+	FILE *f = fopen("/proc/swaps", "r");
+	int lines = 0;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		lines++;
+	fclose(f);
+	return lines > 1;
+}
+
+/* Swap-out takes the pages from under the device; it reads them back. */
+TEST_F_TIMEOUT(fault, swap_out_reaches_device, FAULT_TIMEOUT)
+{
+	const size_t len = GM_MIB, n = gm_pages(len);
+	struct gmem_fake_mmu_stats before, after;
+	uint64_t *ent = malloc(n * sizeof(*ent));
+	void *data = malloc(len);
+	unsigned int faults;
+	size_t i, swapped = 0;
+
+	ASSERT_NE(NULL, ent);
+	ASSERT_NE(NULL, data);
+	if (!swap_active())
+		SKIP(goto out, "no swap in this guest (the debug kernel has no CONFIG_SWAP)");
+	ASSERT_EQ(0, map_host_pages(self, len, 38, &before));
+
+	ASSERT_EQ(0, madvise(self->buf, len, MADV_PAGEOUT));
+	ASSERT_EQ(0, gm_pagemap_read(self->buf, n, ent));
+	for (i = 0; i < n; i++)
+		swapped += !!(ent[i] & (1ULL << 62));
+	ASSERT_LT(0, swapped) TH_LOG("MADV_PAGEOUT swapped nothing out");
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &after));
+	ASSERT_LT(before.invalidations, after.invalidations);
+	ASSERT_GE(n - swapped, after.mapped_pages);
+
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false, &faults));
+	ASSERT_LT(0, faults);
+	ASSERT_EQ(-1, gm_check(data, 0, n, 38));
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 38));
+out:
+	free(data);
+	free(ent);
+}
+
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static long read_long(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtol(buf, NULL, 10) : -EIO;
+}
+
+/*
+ * KSM merges identical pages the device has mapped: the device loses them,
+ * and its next write breaks the sharing instead of writing the shared page.
+ */
+TEST_F_TIMEOUT(fault, ksm_merge_reaches_device, FAULT_TIMEOUT)
+{
+	const size_t n = 64, len = n * GM_PAGE_SIZE;
+	struct gmem_fake_mmu_stats before, after;
+	char *p, page[GM_PAGE_SIZE];
+	long merged = 0;
+	int i;
+
+	if (access("/sys/kernel/mm/ksm/run", W_OK))
+		SKIP(return, "no KSM in this kernel");
+	ASSERT_EQ(0, map_host_pages(self, len, 39, &before));
+	p = self->buf;
+	memset(p, 0x5a, len);
+	ASSERT_EQ(0, madvise(p, len, MADV_MERGEABLE));
+	ASSERT_EQ(0, write_str("/sys/kernel/mm/ksm/pages_to_scan", "10000"));
+	ASSERT_EQ(0, write_str("/sys/kernel/mm/ksm/sleep_millisecs", "10"));
+	ASSERT_EQ(0, write_str("/sys/kernel/mm/ksm/run", "1"));
+	for (i = 0; i < 3000 && merged < (long)n; i++) {
+		usleep(10000);
+		merged = read_long("/proc/self/ksm_merging_pages");
+	}
+	EXPECT_EQ((long)n, merged);
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &after));
+	EXPECT_LT(before.invalidations, after.invalidations);
+	EXPECT_EQ(0, after.mapped_pages);
+
+	/* The device writes page 5: only page 5 changes. */
+	memset(page, 0xa5, sizeof(page));
+	EXPECT_EQ(0, gm_dev_access(self->fd, p + 5 * GM_PAGE_SIZE, GM_PAGE_SIZE,
+				   page, true, NULL));
+	EXPECT_EQ((char)0xa5, p[5 * GM_PAGE_SIZE + 100]);
+	EXPECT_EQ(0x5a, p[4 * GM_PAGE_SIZE + 100]);
+	EXPECT_EQ(0x5a, p[6 * GM_PAGE_SIZE + 100]);
+	/* Unmerge everything and stop ksmd. */
+	ASSERT_EQ(0, write_str("/sys/kernel/mm/ksm/run", "2"));
+	ASSERT_EQ(0, write_str("/sys/kernel/mm/ksm/run", "0"));
+}
+
+/* move_pages() to another NUMA node reaches the device. */
+TEST_F_TIMEOUT(fault, numa_move_pages_reaches_device, FAULT_TIMEOUT)
+{
+	const size_t n = 64, len = n * GM_PAGE_SIZE;
+	struct gmem_fake_mmu_stats before, after;
+	int nodes[64], status[64], target;
+	void *pages[64], *data = malloc(len);
+	unsigned int faults;
+	size_t i, moved = 0;
+
+	ASSERT_NE(NULL, data);
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(goto out, "one NUMA node only");
+	ASSERT_EQ(0, map_host_pages(self, len, 40, &before));
+	for (i = 0; i < n; i++)
+		pages[i] = gm_page_addr(self->buf, i);
+	ASSERT_EQ(0, syscall(SYS_move_pages, 0, n, pages, NULL, status, 0));
+	target = status[0] == 0 ? 1 : 0;
+	for (i = 0; i < n; i++)
+		nodes[i] = target;
+	ASSERT_EQ(0, syscall(SYS_move_pages, 0, n, pages, nodes, status,
+			     MPOL_MF_MOVE));
+	for (i = 0; i < n; i++)
+		moved += status[i] == target;
+	ASSERT_LT(0, moved);
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &after));
+	ASSERT_LT(before.invalidations, after.invalidations);
+	ASSERT_GE(n - moved, after.mapped_pages);
+
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false, &faults));
+	ASSERT_LT(0, faults);
+	ASSERT_EQ(-1, gm_check(data, 0, n, 40));
+out:
+	free(data);
+}
+
+/*
+ * The device drops its mappings of three ranges with one TLB flush; its
+ * next access to them faults (a translation left in its TLB would not),
+ * and the pages it kept are still mapped.
+ */
+TEST_F_TIMEOUT(fault, unmap_ranges_one_flush, FAULT_TIMEOUT)
+{
+	const size_t len = GM_MIB, n = gm_pages(len);
+	struct gmem_fake_range r[3] = {
+		{ 0, 16 * GM_PAGE_SIZE },
+		{ 100 * GM_PAGE_SIZE, 50 * GM_PAGE_SIZE },
+		{ 200 * GM_PAGE_SIZE, 56 * GM_PAGE_SIZE },
+	};
+	struct gmem_fake_unmap u = { .ranges = (uintptr_t)r, .nr = 3 };
+	struct gmem_fake_mmu_stats before, after;
+	void *data = malloc(len);
+	unsigned int faults;
+	int i;
+
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, map_buf(self, len));
+	ASSERT_EQ(0, madvise(self->buf, len, MADV_NOHUGEPAGE));
+	gm_fill(self->buf, 0, n, 36);
+	/* The last 64 pages read stay in the 64-entry TLB. */
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false, NULL));
+	for (i = 0; i < 3; i++)
+		r[i].addr += (uintptr_t)self->buf;
+
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &before));
+	ASSERT_EQ(n, before.mapped_pages);
+	ASSERT_EQ(0, gm_ioctl(self->fd, GMEM_FAKE_IOC_UNMAP, &u));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &after));
+	ASSERT_EQ(before.tlb_flushes + 1, after.tlb_flushes);
+	ASSERT_EQ(before.invalidations, after.invalidations);
+	ASSERT_EQ(n - 16 - 50 - 56, after.mapped_pages);
+
+	ASSERT_EQ(0, gm_dev_access(self->fd, gm_page_addr(self->buf, 200),
+				   56 * GM_PAGE_SIZE, data, false, &faults));
+	ASSERT_LT(0, faults) TH_LOG("a translation survived the flush");
+	ASSERT_EQ(0, memcmp(data, gm_page_addr(self->buf, 200), 56 * GM_PAGE_SIZE));
+	ASSERT_EQ(0, gm_dev_access(self->fd, gm_page_addr(self->buf, 20),
+				   80 * GM_PAGE_SIZE, data, false, &faults));
+	ASSERT_EQ(0, faults);
 	free(data);
 }
 

@@ -113,6 +113,19 @@ enum gm_mem_type {
 #define GM_MMU_MAP_IN_PLACE	0x1
 
 /**
+ * struct gm_va_range - a range of virtual addresses
+ * @start: page-aligned start
+ * @end: page-aligned end, above @start
+ */
+struct gm_va_range {
+	unsigned long start;
+	unsigned long end;
+};
+
+/* Most ranges one gm_ctx_unmap() call takes. */
+#define GM_UNMAP_MAX_RANGES	64
+
+/**
  * struct gm_mmu - what a device driver does for gmem
  * @flags: GM_MMU_* behaviour flags
  * @copy_submit: start copying @req and return; the engine may run it
@@ -151,6 +164,11 @@ enum gm_mem_type {
  *	called after every @pmap_release and @pmap_protect, and gmem does not
  *	let the pages go before it returns.
  *	Called like @pmap_release.
+ * @tlb_invl_ranges: optional: drop the translations of @nr ranges with one
+ *	command, where the device can (one TLB shootdown instead of @nr);
+ *	without it gmem calls @tlb_invl for each range.  Used when gmem
+ *	releases several ranges at once (gm_ctx_unmap()).
+ *	Called like @pmap_release.
  */
 struct gm_mmu {
 	unsigned int flags;
@@ -167,6 +185,9 @@ struct gm_mmu {
 			     unsigned int prot);
 	void (*tlb_invl)(struct gm_dev *dev, void *pmap, unsigned long start,
 			 unsigned long end);
+	void (*tlb_invl_ranges)(struct gm_dev *dev, void *pmap,
+				const struct gm_va_range *ranges,
+				unsigned int nr);
 };
 
 /**
@@ -238,6 +259,8 @@ int gm_as_query(struct gm_as *as, unsigned long start, unsigned long npages,
 
 int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 		 unsigned int access);
+int gm_ctx_unmap(struct gm_ctx *ctx, const struct gm_va_range *ranges,
+		 unsigned int nr);
 int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
 		    unsigned long npages, unsigned long *hmm_pfns);
 void *gm_ctx_pmap(const struct gm_ctx *ctx);

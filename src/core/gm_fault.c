@@ -435,6 +435,59 @@ int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 EXPORT_SYMBOL_GPL(gm_dev_fault);
 
 /**
+ * gm_ctx_unmap() - take ranges out of a device's page table
+ * @ctx: the context
+ * @ranges: the ranges, each page-aligned and not empty
+ * @nr: how many, 1 to GM_UNMAP_MAX_RANGES
+ *
+ * For a driver whose device is done with some memory (a kernel finished, a
+ * buffer freed on the device side): the device's mappings of the ranges go,
+ * with one coalesced TLB flush (gm_mmu.tlb_invl_ranges) for all of them.
+ * Nothing moves; the next device access faults the pages in again.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, -EINVAL for a bad count or an unaligned or empty range,
+ * -EOVERFLOW for one that wraps or ends above the user address space,
+ * -EOPNOTSUPP for a device without page tables.
+ */
+int gm_ctx_unmap(struct gm_ctx *ctx, const struct gm_va_range *ranges,
+		 unsigned int nr)
+{
+	const struct gm_mmu *mmu = ctx->dev->mmu;
+	unsigned int i;
+	int err;
+
+	if (!nr || nr > GM_UNMAP_MAX_RANGES)
+		return -EINVAL;
+	for (i = 0; i < nr; i++) {
+		if (ranges[i].end <= ranges[i].start)
+			return ranges[i].end == ranges[i].start ? -EINVAL :
+			       -EOVERFLOW;
+		err = gm_check_range(ranges[i].start,
+				     ranges[i].end - ranges[i].start);
+		if (err)
+			return err;
+	}
+	if (!gm_mmu_has_pmap(mmu))
+		return -EOPNOTSUPP;
+
+	mutex_lock(&ctx->pmap_lock);
+	for (i = 0; i < nr; i++)
+		mmu->pmap_release(ctx->dev, ctx->pmap, ranges[i].start,
+				  ranges[i].end);
+	if (mmu->tlb_invl_ranges) {
+		mmu->tlb_invl_ranges(ctx->dev, ctx->pmap, ranges, nr);
+	} else {
+		for (i = 0; i < nr; i++)
+			mmu->tlb_invl(ctx->dev, ctx->pmap, ranges[i].start,
+				      ranges[i].end);
+	}
+	mutex_unlock(&ctx->pmap_lock);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(gm_ctx_unmap);
+
+/**
  * gm_ctx_snapshot() - what the CPU page table maps, without faulting
  * @ctx: the context (address space and device) asking
  * @va: page-aligned start

@@ -295,6 +295,46 @@ static long gmem_fake_mmu_stats_ioctl(struct gmem_fake_file *ff,
 	return ret;
 }
 
+static long gmem_fake_unmap(struct gmem_fake_file *ff, void __user *uarg)
+{
+	struct gm_va_range *ranges;
+	struct gmem_fake_range r;
+	struct gmem_fake_unmap arg;
+	unsigned int i;
+	long ret;
+
+	BUILD_BUG_ON(GMEM_FAKE_UNMAP_MAX > GM_UNMAP_MAX_RANGES);
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags || !arg.nr || arg.nr > GMEM_FAKE_UNMAP_MAX)
+		return -EINVAL;
+	ranges = kmalloc_array(arg.nr, sizeof(*ranges), GFP_KERNEL);
+	if (!ranges)
+		return -ENOMEM;
+	for (i = 0, ret = 0; i < arg.nr; i++) {
+		if (copy_from_user(&r, u64_to_user_ptr(arg.ranges) + i * sizeof(r),
+				   sizeof(r))) {
+			ret = -EFAULT;
+			break;
+		}
+		if (r.addr + r.length < r.addr) {
+			ret = -EOVERFLOW;
+			break;
+		}
+		ranges[i].start = r.addr;
+		ranges[i].end = r.addr + r.length;
+	}
+
+	if (!ret) {
+		down_read(&ff->ctx_rwsem);
+		if (gmem_fake_caller_as(ff, &ret))
+			ret = gm_ctx_unmap(ff->ctx, ranges, arg.nr);
+		up_read(&ff->ctx_rwsem);
+	}
+	kfree(ranges);
+	return ret;
+}
+
 static long gmem_fake_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -318,6 +358,8 @@ static long gmem_fake_ioctl(struct file *file, unsigned int cmd,
 		return gmem_fake_access(ff, uarg, true);
 	case GMEM_FAKE_IOC_MMU_STATS:
 		return gmem_fake_mmu_stats_ioctl(ff, uarg);
+	case GMEM_FAKE_IOC_UNMAP:
+		return gmem_fake_unmap(ff, uarg);
 	default:
 		return -ENOTTY;
 	}

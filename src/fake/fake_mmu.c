@@ -142,6 +142,26 @@ static void gmem_fake_tlb_invl(struct gm_dev *dev, void *pmap,
 	xa_unlock(&p->pte);
 }
 
+/* One shootdown for every range: the TLB is scanned once. */
+static void gmem_fake_tlb_invl_ranges(struct gm_dev *dev, void *pmap,
+				      const struct gm_va_range *ranges,
+				      unsigned int nr)
+{
+	struct gmem_fake_pmap *p = pmap;
+	unsigned int i, r;
+
+	xa_lock(&p->pte);
+	for (i = 0; i < GMEM_FAKE_TLB_ENTRIES; i++) {
+		unsigned long va = p->tlb[i].vpn << PAGE_SHIFT;
+
+		for (r = 0; r < nr; r++)
+			if (va >= ranges[r].start && va < ranges[r].end)
+				p->tlb[i].valid = false;
+	}
+	p->tlb_flushes++;
+	xa_unlock(&p->pte);
+}
+
 /* The translation of @vpn, through the TLB; 0 if nothing is mapped. */
 static unsigned long gmem_fake_translate(struct gmem_fake_pmap *p,
 					 unsigned long vpn)
@@ -244,6 +264,7 @@ const struct gm_mmu gmem_fake_mmu = {
 	.pmap_release = gmem_fake_pmap_release,
 	.pmap_protect = gmem_fake_pmap_protect,
 	.tlb_invl = gmem_fake_tlb_invl,
+	.tlb_invl_ranges = gmem_fake_tlb_invl_ranges,
 };
 
 /*
@@ -259,4 +280,5 @@ const struct gm_mmu gmem_fake_dmirror_mmu = {
 	.pmap_release = gmem_fake_pmap_release,
 	.pmap_protect = gmem_fake_pmap_protect,
 	.tlb_invl = gmem_fake_tlb_invl,
+	.tlb_invl_ranges = gmem_fake_tlb_invl_ranges,
 };

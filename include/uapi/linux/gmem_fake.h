@@ -151,6 +151,34 @@ struct gmem_fake_mmu_stats {
 	__u64 mapped_pages;
 };
 
+/**
+ * struct gmem_fake_range - a virtual range, for GMEM_FAKE_IOC_UNMAP
+ * @addr: page-aligned start
+ * @length: page-aligned length in bytes, not zero
+ */
+struct gmem_fake_range {
+	__u64 addr;
+	__u64 length;
+};
+
+/**
+ * struct gmem_fake_unmap - drop device mappings, with one TLB flush
+ * @ranges: user pointer to @nr struct gmem_fake_range
+ * @nr: 1..GMEM_FAKE_UNMAP_MAX
+ * @flags: must be zero
+ *
+ * Errors: -EINVAL for a bad @nr, @flags or an unaligned or empty range,
+ * -EOVERFLOW for a range that wraps or ends above the user address space,
+ * -EFAULT for a bad @ranges, and the attachment errors above.
+ */
+struct gmem_fake_unmap {
+	__u64 ranges;
+	__u32 nr;
+	__u32 flags;
+};
+
+#define GMEM_FAKE_UNMAP_MAX		64
+
 /* Fill struct gmem_fake_info. */
 #define GMEM_FAKE_IOC_INFO	_IOR(GMEM_FAKE_IOC_MAGIC, 0x90, struct gmem_fake_info)
 /* Attach the caller's address space to this device (-EBUSY if already attached). */
@@ -167,5 +195,7 @@ struct gmem_fake_mmu_stats {
 #define GMEM_FAKE_IOC_DEV_WRITE	_IOWR(GMEM_FAKE_IOC_MAGIC, 0x96, struct gmem_fake_access)
 /* Read the figures of the device MMU of this attachment. */
 #define GMEM_FAKE_IOC_MMU_STATS	_IOR(GMEM_FAKE_IOC_MAGIC, 0x97, struct gmem_fake_mmu_stats)
+/* The device drops its mappings of some ranges (they fault back in later). */
+#define GMEM_FAKE_IOC_UNMAP	_IOW(GMEM_FAKE_IOC_MAGIC, 0x98, struct gmem_fake_unmap)
 
 #endif /* _UAPI_LINUX_GMEM_FAKE_H */
