@@ -5,6 +5,7 @@
  * then checks that nothing changed: device counters, the test buffer's data
  * and location, and that the fd is still attached.
  */
+#include <lib/test_hmm_uapi.h>
 #include "gmem_test_util.h"
 #include "kselftest_harness.h"
 
@@ -396,6 +397,68 @@ static int reserve_hugepages(int n)
  * hugetlbfs memory cannot move: migrate_vma does not handle it, and gmem
  * says so up front.  Skipped where the kernel has no hugetlbfs.
  */
+/*
+ * The test_hmm ABI of /dev/hmm_dmirror2 (struct hmm_dmirror_cmd): every
+ * field out of range, unknown commands, a foreign argument size.
+ */
+static const struct dm_case {
+	const char *name;
+	unsigned long cmd;
+	enum bi_at at;
+	__u64 off;
+	__u64 npages;
+	int err;
+} dm_cases[] = {
+	{ "dm_read_npages_zero", HMM_DMIRROR_READ, AT_BUF, 0, 0, EINVAL },
+	{ "dm_read_unaligned", HMM_DMIRROR_READ, AT_BUF, 1, 1, EINVAL },
+	{ "dm_read_too_many", HMM_DMIRROR_READ, AT_BUF, 0, 1ULL << 20, EINVAL },
+	{ "dm_read_wraps", HMM_DMIRROR_READ, AT_ABS, -PG, 2, EINVAL },
+	{ "dm_read_npages_huge", HMM_DMIRROR_READ, AT_BUF, 0, -1ULL, EINVAL },
+	{ "dm_write_kernel_address", HMM_DMIRROR_WRITE, AT_ABS, 0xffff888000000000ULL, 1, EINVAL },
+	{ "dm_read_unmapped", HMM_DMIRROR_READ, AT_ABS, PG, 1, EFAULT },
+	{ "dm_migrate_unmapped", HMM_DMIRROR_MIGRATE_TO_DEV, AT_ABS, PG, 1, EINVAL },
+	{ "dm_snapshot_wraps", HMM_DMIRROR_SNAPSHOT, AT_ABS, -PG, 2, EINVAL },
+	{ "dm_unknown_nr", _IOWR('H', 0x3f, struct hmm_dmirror_cmd), AT_BUF, 0, 1, ENOTTY },
+	{ "dm_foreign_type", _IOWR('x', 0x00, struct hmm_dmirror_cmd), AT_BUF, 0, 1, ENOTTY },
+};
+
+TEST_F_TIMEOUT(badinput, dmirror_table, 120)
+{
+	uint8_t *mirror = malloc(BUF_LEN);
+	struct gmem_fake_info before[GM_NR_DEVS];
+	size_t i;
+	int fd, d;
+
+	ASSERT_NE(NULL, mirror);
+	fd = open("/dev/hmm_dmirror2", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		free(mirror);
+		SKIP(return, "no /dev/hmm_dmirror2 (gmem_fake without dmirror=1)");
+	}
+	for (i = 0; i < sizeof(dm_cases) / sizeof(dm_cases[0]); i++) {
+		const struct dm_case *c = &dm_cases[i];
+		const struct bi_case named = { .name = c->name };
+		struct hmm_dmirror_cmd cmd = {
+			.addr = c->off + (c->at == AT_BUF ? (uintptr_t)self->buf : 0),
+			.ptr = (uintptr_t)mirror,
+			.npages = c->npages,
+		};
+		int ret;
+
+		for (d = 0; d < GM_NR_DEVS; d++)
+			ASSERT_EQ(0, gm_info(self->d.fd[d], &before[d]));
+		ret = ioctl(fd, c->cmd, &cmd) ? errno : 0;
+		EXPECT_EQ(c->err, ret)
+			TH_LOG("%s: expected %s, got %s", c->name, strerror(c->err),
+			       ret ? strerror(ret) : "success");
+		if (c->err == ret)
+			ksft_print_msg("%-22s %s: ok\n", c->name, strerror(c->err));
+		check_unchanged(_metadata, self, &named, before);
+	}
+	close(fd);
+	free(mirror);
+}
+
 TEST_F_TIMEOUT(badinput, hugetlb, 60)
 {
 	const size_t len = 2 * GM_MIB;

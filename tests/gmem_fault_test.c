@@ -505,6 +505,37 @@ static bool swap_active(void)
 	return lines > 1;
 }
 
+/*
+ * A translation cached read-only (after fork write-protected the page)
+ * must not outlive the write fault that upgrades it: the store succeeds
+ * after exactly one fault.  (A device whose TLB kept the old entry would
+ * fault forever; the soak found it.)
+ */
+TEST_F_TIMEOUT(fault, write_fault_upgrades_cached_translation, FAULT_TIMEOUT)
+{
+	const size_t len = 4 * GM_PAGE_SIZE;
+	uint64_t word = 0x1234, back;
+	unsigned int faults;
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, 4, 41);
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, 8, &back, false, NULL));
+	fflush(NULL);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	/* Read through the write-protected entry: the TLB caches it. */
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, 8, &back, false, &faults));
+	ASSERT_EQ(gm_pat(41, 0, 0), back);
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, 8, &word, true, &faults));
+	ASSERT_EQ(1, faults);
+	ASSERT_EQ(0x1234ULL, *(uint64_t *)self->buf);
+}
+
 /* Swap-out takes the pages from under the device; it reads them back. */
 TEST_F_TIMEOUT(fault, swap_out_reaches_device, FAULT_TIMEOUT)
 {

@@ -5,7 +5,11 @@
  * the engine's interrupt or worker.
  */
 #include <linux/export.h>
+#include <linux/jiffies.h>
 #include "gm_internal.h"
+
+/* How long a copy request may take before gmem says the engine is stuck. */
+#define GM_COPY_STALL_MS	30000
 
 int gm_copy_submit(struct gm_dev *dev, struct gm_copy_req *req)
 {
@@ -19,9 +23,19 @@ int gm_copy_submit(struct gm_dev *dev, struct gm_copy_req *req)
 	return ret;
 }
 
+/*
+ * The engine owns the request and its pages until it completes it, so
+ * gmem cannot give up on it: a stuck engine is reported, every
+ * GM_COPY_STALL_MS, and waited for.
+ */
 int gm_copy_wait(struct gm_dev *dev, struct gm_copy_req *req)
 {
-	wait_for_completion(&req->done);
+	unsigned int waited = 0;
+
+	while (!wait_for_completion_timeout(&req->done,
+					    msecs_to_jiffies(GM_COPY_STALL_MS)))
+		pr_warn("gmem: %s: copy engine has not completed a request of %u pages for %u s\n",
+			dev->name, req->npages, ++waited * GM_COPY_STALL_MS / 1000);
 	if (req->status)
 		atomic64_inc(&dev->copy_errors);
 	else

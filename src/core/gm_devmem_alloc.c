@@ -152,6 +152,8 @@ unsigned long gm_devmem_alloc_pages(struct gm_physmem *pm,
 	struct gm_devmem_alloc *a = &pm->alloc;
 	unsigned long got = 0, run = GM_CHUNK_MAX_PAGES;
 
+	if (gm_inject_devmem_alloc_failure())
+		return 0;
 	mutex_lock(&a->lock);
 	gm_devmem_drain_locked(a);
 	while (!a->dying && got < n) {

@@ -136,7 +136,7 @@ void gm_physmem_evict_all(struct gm_physmem *pm)
  */
 unsigned long gm_physmem_evict_once(struct gm_physmem *pm)
 {
-	struct gm_evict_batch *b = kvzalloc(sizeof(*b), GFP_KERNEL);
+	struct gm_evict_batch *b = kvzalloc(sizeof(*b), GM_GFP_MAY_FAIL);
 	unsigned long n;
 
 	if (!b)

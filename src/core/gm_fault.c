@@ -3,12 +3,13 @@
  * Device faults and mirrored device page tables.
  *
  * Every context of a device with page tables has an interval notifier over
- * the whole user address space.  gm_dev_fault() resolves a range the way
- * Documentation/mm/hmm.rst prescribes: mmu_interval_read_begin(),
- * hmm_range_fault(), then under the context's mapping lock
- * mmu_interval_read_retry() before anything reaches the device page table;
- * the notifier takes the same lock to release device mappings and flush the
- * device TLB before the CPU lets the pages go.
+ * the whole user address space, which releases device mappings and flushes
+ * the device TLB, under the context's mapping lock, before the CPU lets the
+ * pages go.  gm_dev_fault() resolves a range the way
+ * Documentation/mm/hmm.rst prescribes, against a notifier of the faulting
+ * range only (struct gm_fault_notifier): mmu_interval_read_begin(),
+ * hmm_range_fault(), then under the mapping lock mmu_interval_read_retry()
+ * before anything reaches the device page table.
  *
  * Policy: a device with memory of its own pulls the pages of a range that
  * gmem never placed into that memory on first touch (best effort: what
@@ -72,6 +73,58 @@ static bool gm_ctx_invalidate(struct mmu_interval_notifier *mni,
 static const struct mmu_interval_notifier_ops gm_ctx_mni_ops = {
 	.invalidate = gm_ctx_invalidate,
 };
+
+/**
+ * struct gm_fault_notifier - the sequence a fault checks, over its range only
+ * @mni: inserted for the duration of one chunk of a fault or snapshot
+ * @ctx: the context faulting
+ *
+ * The context's own notifier covers the whole address space, so every
+ * invalidation anywhere would make every fault in flight retry, and
+ * under a busy process (other threads migrating, forking, unmapping)
+ * faults would retry until they time out.  A fault therefore reads and
+ * retries against a notifier of its own range;
+ * mmu_interval_notifier_insert() also makes mmu_interval_read_begin() wait
+ * for an invalidation that was already running when it was inserted.  The
+ * context's notifier still releases device mappings for every range.
+ */
+struct gm_fault_notifier {
+	struct mmu_interval_notifier mni;
+	struct gm_ctx *ctx;
+};
+
+static bool gm_fault_invalidate(struct mmu_interval_notifier *mni,
+				const struct mmu_notifier_range *range,
+				unsigned long cur_seq)
+{
+	struct gm_ctx *ctx = container_of(mni, struct gm_fault_notifier, mni)->ctx;
+
+	/* See gm_ctx_invalidate(). */
+	if (range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == ctx)
+		return true;
+
+	if (mmu_notifier_range_blockable(range))
+		mutex_lock(&ctx->pmap_lock);
+	else if (!mutex_trylock(&ctx->pmap_lock))
+		return false;
+	mmu_interval_set_seq(mni, cur_seq);
+	mutex_unlock(&ctx->pmap_lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops gm_fault_mni_ops = {
+	.invalidate = gm_fault_invalidate,
+};
+
+static int gm_fault_notifier_insert(struct gm_fault_notifier *fn,
+				    struct gm_ctx *ctx, struct mm_struct *mm,
+				    unsigned long start, unsigned long npages)
+{
+	fn->ctx = ctx;
+	return mmu_interval_notifier_insert(&fn->mni, mm, start,
+					    npages << PAGE_SHIFT,
+					    &gm_fault_mni_ops);
+}
 
 /* Does @mmu provide device page tables?  gm_dev_create() checked the set. */
 bool gm_mmu_has_pmap(const struct gm_mmu *mmu)
@@ -208,8 +261,9 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 			  struct page **pages)
 {
 	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	struct gm_fault_notifier fn;
 	struct hmm_range range = {
-		.notifier = &ctx->mni,
+		.notifier = &fn.mni,
 		.start = start,
 		.end = start + (npages << PAGE_SHIFT),
 		.hmm_pfns = pfns,
@@ -220,29 +274,36 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 	int err;
 
 	gm_fault_first_touch(ctx, start, npages);
+	err = gm_fault_notifier_insert(&fn, ctx, mm, start, npages);
+	if (err)
+		return err;
 	for (;;) {
-		if (time_after(jiffies, timeout))
-			return -EBUSY;
-		range.notifier_seq = mmu_interval_read_begin(&ctx->mni);
+		if (time_after(jiffies, timeout)) {
+			err = -EBUSY;
+			break;
+		}
+		range.notifier_seq = mmu_interval_read_begin(&fn.mni);
 		mmap_read_lock(mm);
 		err = hmm_range_fault(&range);
 		mmap_read_unlock(mm);
 		if (err == -EBUSY)
 			continue;
 		if (err)
-			return err;
+			break;
 		if (gm_fault_fetch_foreign(ctx, start, npages, pfns))
 			continue;
 
 		mutex_lock(&ctx->pmap_lock);
-		if (mmu_interval_read_retry(&ctx->mni, range.notifier_seq)) {
+		if (mmu_interval_read_retry(&fn.mni, range.notifier_seq)) {
 			mutex_unlock(&ctx->pmap_lock);
 			continue;
 		}
 		err = gm_fault_enter(ctx, start, npages, pfns, pages);
 		mutex_unlock(&ctx->pmap_lock);
-		return err;
+		break;
 	}
+	mmu_interval_notifier_remove(&fn.mni);
+	return err;
 }
 
 /*
@@ -253,13 +314,14 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
  * page, and with no destination given, migrate_vma_finalize() puts every
  * small page back where it was.  Called with the mmap lock held.
  */
-static int gm_fault_split_huge(struct gm_ctx *ctx, struct mm_struct *mm,
-			       unsigned long seq, unsigned long start,
-			       unsigned long npages, unsigned long *pfns)
+static int gm_fault_split_huge(struct mmu_interval_notifier *mni,
+			       struct mm_struct *mm, unsigned long seq,
+			       unsigned long start, unsigned long npages,
+			       unsigned long *pfns)
 {
 	unsigned long end = start + (npages << PAGE_SHIFT), i, addr;
 	struct hmm_range range = {
-		.notifier = &ctx->mni,
+		.notifier = mni,
 		.notifier_seq = seq,
 		.start = start,
 		.end = end,
@@ -282,7 +344,7 @@ static int gm_fault_split_huge(struct gm_ctx *ctx, struct mm_struct *mm,
 	if (!huge)
 		return 0;
 
-	mig.dst = kvcalloc(npages, sizeof(*mig.dst), GFP_KERNEL);
+	mig.dst = kvcalloc(npages, sizeof(*mig.dst), GM_GFP_MAY_FAIL);
 	if (!mig.dst)
 		return -ENOMEM;
 	for (addr = start; addr < end; addr = mig.end) {
@@ -317,21 +379,29 @@ static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
 {
 	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	unsigned long end = start + (npages << PAGE_SHIFT), seq, i;
+	struct gm_fault_notifier fn;
 	int n, err;
 
+	err = gm_fault_notifier_insert(&fn, ctx, mm, start, npages);
+	if (err)
+		return err;
 	for (;;) {
-		if (time_after(jiffies, timeout))
-			return -EBUSY;
-		seq = mmu_interval_read_begin(&ctx->mni);
+		if (time_after(jiffies, timeout)) {
+			err = -EBUSY;
+			break;
+		}
+		seq = mmu_interval_read_begin(&fn.mni);
 		mmap_read_lock(mm);
-		err = gm_fault_split_huge(ctx, mm, seq, start, npages, pfns);
+		err = gm_fault_split_huge(&fn.mni, mm, seq, start, npages, pfns);
 		n = err ? err :
 		    gm_make_device_exclusive_range(mm, start, end, pages, ctx);
 		mmap_read_unlock(mm);
 		if (n == -EBUSY)
 			continue;
-		if (n < 0)
-			return n;
+		if (n < 0) {
+			err = n;
+			break;
+		}
 
 		err = 0;
 		for (i = 0; i < n; i++)
@@ -341,7 +411,7 @@ static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
 			err = -EAGAIN;
 		if (!err) {
 			mutex_lock(&ctx->pmap_lock);
-			if (mmu_interval_read_retry(&ctx->mni, seq))
+			if (mmu_interval_read_retry(&fn.mni, seq))
 				err = -EAGAIN;
 			else
 				err = ctx->dev->mmu->pmap_enter(ctx->dev, ctx->pmap,
@@ -357,8 +427,10 @@ static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
 			}
 		}
 		if (err != -EAGAIN)
-			return err;
+			break;
 	}
+	mmu_interval_notifier_remove(&fn.mni);
+	return err;
 }
 
 /**
@@ -411,8 +483,8 @@ int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 		return -ESRCH;
 
 	err = -ENOMEM;
-	pfns = kvmalloc_array(GM_BATCH_PAGES, sizeof(*pfns), GFP_KERNEL);
-	pages = kvmalloc_array(GM_BATCH_PAGES, sizeof(*pages), GFP_KERNEL);
+	pfns = kvmalloc_array(GM_BATCH_PAGES, sizeof(*pfns), GM_GFP_MAY_FAIL);
+	pages = kvmalloc_array(GM_BATCH_PAGES, sizeof(*pages), GM_GFP_MAY_FAIL);
 	if (pfns && pages) {
 		for (addr = va, err = 0; addr < end && !err; ) {
 			unsigned long n = min((end - addr) >> PAGE_SHIFT,
@@ -510,8 +582,9 @@ int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
 {
 	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	struct mm_struct *mm = gm_as_mm(ctx->as);
+	struct gm_fault_notifier fn;
 	struct hmm_range range = {
-		.notifier = &ctx->mni,
+		.notifier = &fn.mni,
 		.start = va,
 		.end = va + (npages << PAGE_SHIFT),
 		.hmm_pfns = hmm_pfns,
@@ -528,13 +601,16 @@ int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
 		return -EOPNOTSUPP;
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
+	err = gm_fault_notifier_insert(&fn, ctx, mm, va, npages);
+	if (err)
+		goto out;
 
 	for (;;) {
 		if (time_after(jiffies, timeout)) {
 			err = -EBUSY;
 			break;
 		}
-		range.notifier_seq = mmu_interval_read_begin(&ctx->mni);
+		range.notifier_seq = mmu_interval_read_begin(&fn.mni);
 		mmap_read_lock(mm);
 		err = hmm_range_fault(&range);
 		mmap_read_unlock(mm);
@@ -543,12 +619,14 @@ int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
 		if (err)
 			break;
 		mutex_lock(&ctx->pmap_lock);
-		err = mmu_interval_read_retry(&ctx->mni, range.notifier_seq) ?
+		err = mmu_interval_read_retry(&fn.mni, range.notifier_seq) ?
 		      -EAGAIN : 0;
 		mutex_unlock(&ctx->pmap_lock);
 		if (err != -EAGAIN)
 			break;
 	}
+	mmu_interval_notifier_remove(&fn.mni);
+out:
 	mmput(mm);
 	return err;
 }

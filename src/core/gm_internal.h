@@ -42,6 +42,13 @@
  */
 #define GM_BATCH_PAGES		512
 
+/*
+ * Allocations whose failure gmem reports to its caller as -ENOMEM: no
+ * allocation-failure warning in the kernel log, which fault-injection runs
+ * would otherwise fill.
+ */
+#define GM_GFP_MAY_FAIL		(GFP_KERNEL | __GFP_NOWARN)
+
 /* Largest run of device pages handed out as one allocator chunk.  A chunk
  * returns to the buddy allocator when its last page is freed, so this
  * bounds how much memory one long-lived page can hold back.
@@ -271,6 +278,11 @@ int gm_check_range(unsigned long start, unsigned long len);
 /* gm_evict.c */
 void gm_physmem_evict_all(struct gm_physmem *pm);
 unsigned long gm_physmem_evict_once(struct gm_physmem *pm);
+
+/* gm_debugfs.c */
+void gm_debugfs_init(void);
+void gm_debugfs_exit(void);
+bool gm_inject_devmem_alloc_failure(void);
 
 /* gm_fault.c */
 bool gm_mmu_has_pmap(const struct gm_mmu *mmu);

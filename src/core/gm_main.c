@@ -9,11 +9,13 @@ static int __init gm_init(void)
 {
 	pr_info("gmem: ABI %d, %s buddy allocator\n", GMEM_ABI_VERSION,
 		GM_BUDDY_NAME);
+	gm_debugfs_init();
 	return 0;
 }
 
 static void __exit gm_exit(void)
 {
+	gm_debugfs_exit();
 	gm_as_exit();
 	gm_devs_exit();
 }

@@ -479,7 +479,7 @@ static int gm_migrate(struct gm_as *as, struct gm_dev *dev,
 
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
-	m = kvzalloc(sizeof(*m), GFP_KERNEL);
+	m = kvzalloc(sizeof(*m), GM_GFP_MAY_FAIL);
 	if (!m) {
 		err = -ENOMEM;
 		goto out_mmput;

@@ -51,6 +51,8 @@ int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req);
 void *gmem_fake_map_page(struct page *page);
 void gmem_fake_unmap_page(struct page *page, void *addr);
 int gmem_fake_engine_init(struct gmem_fake_dev *fdev);
+void gmem_fake_debugfs_init(void);
+void gmem_fake_debugfs_exit(void);
 void gmem_fake_engine_fini(struct gmem_fake_dev *fdev);
 
 /* fake_mmu.c */

@@ -9,11 +9,58 @@
  * keeps its contents in a vmalloc'ed "VRAM" indexed by gm_dev_page_offset().
  */
 #include <linux/cpumask.h>
+#include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/highmem.h>
+#include <linux/random.h>
 #include <linux/memremap.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include "fake.h"
+
+/*
+ * Fault injection, in /sys/kernel/debug/gmem_fake/, shared by every device:
+ *   fail_submit_percent    requests refused at submission
+ *   fail_mid_percent       requests that stop after half their pages and
+ *                          complete with -EIO (a DMA error mid-transfer)
+ *   fail_complete_percent  requests that copy everything, then report -EIO
+ *   delay_us               each request stalls this long first
+ *   injected               failures injected so far
+ */
+static struct dentry *gmem_fake_debugfs_dir;
+static u32 fail_submit_percent;
+static u32 fail_mid_percent;
+static u32 fail_complete_percent;
+static u32 delay_us;
+static atomic_t injected = ATOMIC_INIT(0);
+
+static bool gmem_fake_inject(const u32 *percent)
+{
+	u32 p = READ_ONCE(*percent);
+
+	if (!p || get_random_u32() % 100 >= p)
+		return false;
+	atomic_inc(&injected);
+	return true;
+}
+
+void gmem_fake_debugfs_init(void)
+{
+	struct dentry *d = debugfs_create_dir("gmem_fake", NULL);
+
+	gmem_fake_debugfs_dir = d;
+	debugfs_create_u32("fail_submit_percent", 0600, d, &fail_submit_percent);
+	debugfs_create_u32("fail_mid_percent", 0600, d, &fail_mid_percent);
+	debugfs_create_u32("fail_complete_percent", 0600, d,
+			   &fail_complete_percent);
+	debugfs_create_u32("delay_us", 0600, d, &delay_us);
+	debugfs_create_atomic_t("injected", 0400, d, &injected);
+}
+
+void gmem_fake_debugfs_exit(void)
+{
+	debugfs_remove_recursive(gmem_fake_debugfs_dir);
+}
 
 /**
  * struct gmem_fake_copy - a request queued on the engine
@@ -55,10 +102,20 @@ static void gmem_fake_copy_work(struct work_struct *work)
 	struct gmem_fake_copy *copy =
 		container_of(work, struct gmem_fake_copy, work);
 	struct gm_copy_req *req = copy->req;
-	unsigned int i;
+	unsigned int i, npages = req->npages;
+	int status = 0;
 	void *dst, *src;
 
-	for (i = 0; i < req->npages; i++) {
+	if (READ_ONCE(delay_us))
+		fsleep(READ_ONCE(delay_us));
+	if (gmem_fake_inject(&fail_mid_percent)) {
+		npages /= 2;
+		status = -EIO;
+	} else if (gmem_fake_inject(&fail_complete_percent)) {
+		status = -EIO;
+	}
+
+	for (i = 0; i < npages; i++) {
 		dst = gmem_fake_map_page(req->dst[i]);
 		if (req->src[i]) {
 			src = gmem_fake_map_page(req->src[i]);
@@ -70,7 +127,7 @@ static void gmem_fake_copy_work(struct work_struct *work)
 		gmem_fake_unmap_page(req->dst[i], dst);
 	}
 	kfree(copy);
-	gm_copy_complete(req, 0);
+	gm_copy_complete(req, status);
 }
 
 /* The next online CPU after the current one, or the current one if alone. */
@@ -86,6 +143,8 @@ int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req)
 	struct gmem_fake_dev *fdev = gm_dev_drvdata(dev);
 	struct gmem_fake_copy *copy;
 
+	if (gmem_fake_inject(&fail_submit_percent))
+		return -EIO;
 	copy = kmalloc(sizeof(*copy), GFP_KERNEL);
 	if (!copy)
 		return -ENOMEM;

@@ -220,7 +220,7 @@ static int gmem_dmirror_migrate_to_dev(struct gmem_dmirror *dm,
 		return err;
 
 	pfns = kvmalloc_array(GMEM_DMIRROR_SNAP_PAGES, sizeof(*pfns),
-			      GFP_KERNEL);
+			      GFP_KERNEL | __GFP_NOWARN);
 	if (!pfns)
 		return -ENOMEM;
 	err = gmem_dmirror_read_local(dm, cmd, buf, pfns);
@@ -290,7 +290,7 @@ static int gmem_dmirror_snapshot(struct gmem_dmirror *dm,
 	int err = -ENOMEM;
 
 	pfns = kvmalloc_array(GMEM_DMIRROR_SNAP_PAGES, sizeof(*pfns),
-			      GFP_KERNEL);
+			      GFP_KERNEL | __GFP_NOWARN);
 	perm = kmalloc(GMEM_DMIRROR_SNAP_PAGES, GFP_KERNEL);
 	if (!pfns || !perm)
 		goto out;
@@ -403,7 +403,7 @@ static long gmem_dmirror_ioctl(struct file *file, unsigned int command,
 	size = cmd.npages << PAGE_SHIFT;
 	ubuf = u64_to_user_ptr(cmd.ptr);
 	if (gmem_dmirror_has_data(command)) {
-		buf = kvmalloc(size, GFP_KERNEL);
+		buf = kvmalloc(size, GFP_KERNEL | __GFP_NOWARN);
 		if (!buf)
 			return -ENOMEM;
 		if (command == HMM_DMIRROR_WRITE && copy_from_user(buf, ubuf, size)) {

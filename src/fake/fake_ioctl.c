@@ -184,7 +184,7 @@ static long gmem_fake_query(struct gmem_fake_file *ff, void __user *uarg)
 	if (!arg.npages || arg.npages > GMEM_FAKE_QUERY_MAX)
 		return -EINVAL;
 
-	locs = kvmalloc(arg.npages, GFP_KERNEL);
+	locs = kvmalloc(arg.npages, GFP_KERNEL | __GFP_NOWARN);
 	if (!locs)
 		return -ENOMEM;
 

@@ -234,12 +234,14 @@ static int __init gmem_fake_init(void)
 	err = gmem_fake_check_params();
 	if (err)
 		return err;
+	gmem_fake_debugfs_init();
 
 	for (i = 0; i < num_devices; i++) {
 		struct gmem_fake_dev *fdev = gmem_fake_plain_create(i);
 
 		if (IS_ERR(fdev)) {
 			gmem_fake_destroy_all();
+			gmem_fake_debugfs_exit();
 			return PTR_ERR(fdev);
 		}
 		gmem_fake_devs[i] = fdev;
@@ -249,6 +251,7 @@ static int __init gmem_fake_init(void)
 
 		if (IS_ERR(fdev)) {
 			gmem_fake_destroy_all();
+			gmem_fake_debugfs_exit();
 			return PTR_ERR(fdev);
 		}
 		gmem_fake_dmirrors[i] = fdev;
@@ -260,6 +263,7 @@ static int __init gmem_fake_init(void)
 static void __exit gmem_fake_exit(void)
 {
 	gmem_fake_destroy_all();
+	gmem_fake_debugfs_exit();
 }
 
 module_init(gmem_fake_init);

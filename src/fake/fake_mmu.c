@@ -77,19 +77,27 @@ static int gmem_fake_pmap_enter(struct gm_dev *dev, void *pmap,
 	struct gmem_fake_pmap *p = pmap;
 	unsigned long i, vpn = va >> PAGE_SHIFT;
 
+	int err = 0;
+
 	/*
 	 * GFP_NOWAIT: gmem holds the context's mapping lock, and reclaim
 	 * could invalidate this address space and wait for that lock.
+	 * A replaced entry may be cached with less access (read-only before a
+	 * write fault): like hardware that does not re-walk on a permission
+	 * fault, the TLB entry must go with it.
 	 */
-	for (i = 0; i < npages; i++) {
+	xa_lock(&p->pte);
+	for (i = 0; i < npages && !err; i++) {
 		unsigned long pte = page_to_pfn(pages[i]) << GMEM_FAKE_PTE_SHIFT | prot;
-		int err = xa_err(xa_store(&p->pte, vpn + i, xa_mk_value(pte),
-					  GFP_NOWAIT | __GFP_NOWARN));
+		struct gmem_fake_tlbe *e = &p->tlb[(vpn + i) % GMEM_FAKE_TLB_ENTRIES];
 
-		if (err)
-			return err;
+		err = xa_err(__xa_store(&p->pte, vpn + i, xa_mk_value(pte),
+					GFP_NOWAIT | __GFP_NOWARN));
+		if (e->vpn == vpn + i)
+			e->valid = false;
 	}
-	return 0;
+	xa_unlock(&p->pte);
+	return err;
 }
 
 static void gmem_fake_pmap_release(struct gm_dev *dev, void *pmap,
