@@ -570,31 +570,6 @@ out:
 	free(ent);
 }
 
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static long read_long(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? strtol(buf, NULL, 10) : -EIO;
-}
-
 /*
  * KSM merges identical pages the device has mapped: the device loses them,
  * and its next write breaks the sharing instead of writing the shared page.
@@ -613,12 +588,12 @@ TEST_F_TIMEOUT(fault, ksm_merge_reaches_device, FAULT_TIMEOUT)
 	p = self->buf;
 	memset(p, 0x5a, len);
 	ASSERT_EQ(0, madvise(p, len, MADV_MERGEABLE));
-	ASSERT_EQ(0, write_str("/sys/kernel/mm/ksm/pages_to_scan", "10000"));
-	ASSERT_EQ(0, write_str("/sys/kernel/mm/ksm/sleep_millisecs", "10"));
-	ASSERT_EQ(0, write_str("/sys/kernel/mm/ksm/run", "1"));
+	ASSERT_EQ(0, gm_write_file("/sys/kernel/mm/ksm/pages_to_scan", "10000"));
+	ASSERT_EQ(0, gm_write_file("/sys/kernel/mm/ksm/sleep_millisecs", "10"));
+	ASSERT_EQ(0, gm_write_file("/sys/kernel/mm/ksm/run", "1"));
 	for (i = 0; i < 3000 && merged < (long)n; i++) {
 		usleep(10000);
-		merged = read_long("/proc/self/ksm_merging_pages");
+		merged = gm_read_long("/proc/self/ksm_merging_pages");
 	}
 	EXPECT_EQ((long)n, merged);
 	ASSERT_EQ(0, gm_mmu_stats(self->fd, &after));
@@ -633,8 +608,8 @@ TEST_F_TIMEOUT(fault, ksm_merge_reaches_device, FAULT_TIMEOUT)
 	EXPECT_EQ(0x5a, p[4 * GM_PAGE_SIZE + 100]);
 	EXPECT_EQ(0x5a, p[6 * GM_PAGE_SIZE + 100]);
 	/* Unmerge everything and stop ksmd. */
-	ASSERT_EQ(0, write_str("/sys/kernel/mm/ksm/run", "2"));
-	ASSERT_EQ(0, write_str("/sys/kernel/mm/ksm/run", "0"));
+	ASSERT_EQ(0, gm_write_file("/sys/kernel/mm/ksm/run", "2"));
+	ASSERT_EQ(0, gm_write_file("/sys/kernel/mm/ksm/run", "0"));
 }
 
 /* move_pages() to another NUMA node reaches the device. */

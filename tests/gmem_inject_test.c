@@ -29,34 +29,15 @@ static const char *const knobs[] = {
 static int write_knob(const char *path, unsigned int val)
 {
 	char buf[16];
-	int fd = open(path, O_WRONLY), n, ret = 0;
 
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%u", val);
-	if (write(fd, buf, n) != n)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static long read_counter(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? strtol(buf, NULL, 10) : -EIO;
+	snprintf(buf, sizeof(buf), "%u", val);
+	return gm_write_file(path, buf);
 }
 
 static long injected(void)
 {
-	return read_counter(FAKE_DBG "injected") +
-	       read_counter(GMEM_DBG "devmem_alloc_injected");
+	return gm_read_long(FAKE_DBG "injected") +
+	       gm_read_long(GMEM_DBG "devmem_alloc_injected");
 }
 
 static void knobs_off(void)
@@ -208,16 +189,9 @@ static const char *const kfail[] = { "failslab", "fail_page_alloc" };
 static int kfail_set(const char *attr, const char *file, const char *val)
 {
 	char path[128];
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/%s/%s", attr, file);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return gm_write_file(path, val);
 }
 
 /* [start, end) of gmem.ko's code, from /proc/modules. */
@@ -418,7 +392,7 @@ TEST_F_TIMEOUT(kinject, kernel_fault_injection, INJ_TIMEOUT)
 		char path[96];
 
 		snprintf(path, sizeof(path), "/sys/kernel/debug/%s/times", kfail[i]);
-		left[i] = read_counter(path);
+		left[i] = gm_read_long(path);
 	}
 	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("killed by signal %d", WTERMSIG(status));
 	ASSERT_EQ(0, WEXITSTATUS(status));

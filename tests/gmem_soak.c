@@ -143,7 +143,7 @@ static int soak_child(struct soak_region *r)
 {
 	const size_t len = SOAK_REGION_PAGES * GM_PAGE_SIZE;
 	void *buf = malloc(len);
-	int fd = gm_open(0), ret = 1;
+	int fd = gm_open(0), ret, tries = 0;
 	size_t i;
 
 	if (!buf || fd < 0 || gm_attach(fd))
@@ -155,15 +155,19 @@ static int soak_child(struct soak_region *r)
 		if (bad != -1)
 			_exit(3);
 	}
-	if (!gm_dev_access(fd, r->addr, len, buf, false, NULL)) {
-		ret = 0;
-		for (i = 0; i < SOAK_REGION_PAGES; i++) {
-			long bad = r->seed[i] ? gm_check((char *)buf, i, 1, r->seed[i]) :
-						gm_check_zero(buf, i, 1);
+	while ((ret = gm_dev_access(fd, r->addr, len, buf, false, NULL)) == -EBUSY &&
+	       ++tries < 100)
+		;
+	if (ret) {
+		fprintf(stderr, "# fork child: device read: %s\n", strerror(-ret));
+		_exit(5);
+	}
+	for (i = 0; i < SOAK_REGION_PAGES; i++) {
+		long bad = r->seed[i] ? gm_check((char *)buf, i, 1, r->seed[i]) :
+					gm_check_zero(buf, i, 1);
 
-			if (bad != -1)
-				ret = 4;
-		}
+		if (bad != -1)
+			ret = 4;
 	}
 	/* The child's writes stay in the child. */
 	if (!r->readonly)

@@ -418,6 +418,33 @@ static inline int gm_wait_path(const char *path, bool present, int timeout_ms)
 	}
 }
 
+/* Write @val into a sysfs or debugfs file; 0 or -errno. */
+static inline int gm_write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* The number a sysfs, debugfs or proc file holds, or -errno. */
+static inline long gm_read_long(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtol(buf, NULL, 10) : -EIO;
+}
+
 static inline int gm_rmmod(void)
 {
 	return gm_sh("rmmod gmem_fake");

@@ -34,6 +34,28 @@ static struct gm_ctx *gm_ctx_from_mni(struct mmu_interval_notifier *mni)
 }
 
 /*
+ * gm_fault_exclusive() making pages exclusive for this context: the pages
+ * stay where they are and it maps them itself afterwards, so neither its
+ * mappings nor its fault in flight are affected.
+ */
+static bool gm_ctx_own_exclusive(struct gm_ctx *ctx,
+				 const struct mmu_notifier_range *range)
+{
+	return range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == ctx;
+}
+
+/* The mapping lock, or false if it is busy and the caller may not sleep. */
+static bool gm_ctx_invalidate_lock(struct gm_ctx *ctx,
+				   const struct mmu_notifier_range *range)
+{
+	if (mmu_notifier_range_blockable(range)) {
+		mutex_lock(&ctx->pmap_lock);
+		return true;
+	}
+	return mutex_trylock(&ctx->pmap_lock);
+}
+
+/*
  * A write-protect (fork's copy-on-write setup) only takes write access
  * away; anything else, including gmem's own migrations, moves or drops
  * pages, so the device must forget them.
@@ -46,16 +68,9 @@ static bool gm_ctx_invalidate(struct mmu_interval_notifier *mni,
 	const struct gm_mmu *mmu = ctx->dev->mmu;
 	unsigned long start = range->start, end = range->end;
 
-	/*
-	 * gm_fault_exclusive() making pages exclusive for this context: the
-	 * pages stay where they are and it maps them itself afterwards.
-	 */
-	if (range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == ctx)
+	if (gm_ctx_own_exclusive(ctx, range))
 		return true;
-
-	if (mmu_notifier_range_blockable(range))
-		mutex_lock(&ctx->pmap_lock);
-	else if (!mutex_trylock(&ctx->pmap_lock))
+	if (!gm_ctx_invalidate_lock(ctx, range))
 		return false;
 
 	mmu_interval_set_seq(mni, cur_seq);
@@ -99,13 +114,9 @@ static bool gm_fault_invalidate(struct mmu_interval_notifier *mni,
 {
 	struct gm_ctx *ctx = container_of(mni, struct gm_fault_notifier, mni)->ctx;
 
-	/* See gm_ctx_invalidate(). */
-	if (range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == ctx)
+	if (gm_ctx_own_exclusive(ctx, range))
 		return true;
-
-	if (mmu_notifier_range_blockable(range))
-		mutex_lock(&ctx->pmap_lock);
-	else if (!mutex_trylock(&ctx->pmap_lock))
+	if (!gm_ctx_invalidate_lock(ctx, range))
 		return false;
 	mmu_interval_set_seq(mni, cur_seq);
 	mutex_unlock(&ctx->pmap_lock);
@@ -227,18 +238,28 @@ static bool gm_fault_is_foreign(struct gm_ctx *ctx, unsigned long pfn)
 	return is_device_private_page(page) && gm_page_dev(page) != ctx->dev;
 }
 
+/* Did hmm_range_fault() report pages this device cannot reach? */
+static bool gm_fault_has_foreign(struct gm_ctx *ctx, unsigned long npages,
+				 const unsigned long *pfns)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++)
+		if (gm_fault_is_foreign(ctx, pfns[i]))
+			return true;
+	return false;
+}
+
 /*
  * hmm_range_fault() reported pages in other devices' private memory (it
  * reports every gmem device's, see gm_pgmap_owner): bring each run of them
  * back to host RAM, where this device can reach them.
- * Return: true if there were any, and the caller must fault again.
  */
-static bool gm_fault_fetch_foreign(struct gm_ctx *ctx, unsigned long start,
+static void gm_fault_fetch_foreign(struct gm_ctx *ctx, unsigned long start,
 				   unsigned long npages, const unsigned long *pfns)
 {
 	struct gm_migrate_result res;
 	unsigned long i = 0, first;
-	bool found = false;
 
 	while (i < npages) {
 		if (!gm_fault_is_foreign(ctx, pfns[i])) {
@@ -247,11 +268,40 @@ static bool gm_fault_fetch_foreign(struct gm_ctx *ctx, unsigned long start,
 		}
 		for (first = i; i < npages && gm_fault_is_foreign(ctx, pfns[i]); )
 			i++;
-		found = true;
 		gm_migrate_to_host(ctx->as, start + (first << PAGE_SHIFT),
 				   (i - first) << PAGE_SHIFT, &res);
 	}
-	return found;
+}
+
+/*
+ * The hmm.rst recipe up to the driver lock: fill @range->hmm_pfns, then
+ * return 0 with the context's mapping lock held and the snapshot still
+ * valid, or an error (-EBUSY once @timeout passed) without it.
+ */
+static int gm_fault_snapshot_locked(struct gm_ctx *ctx, struct mm_struct *mm,
+				    struct gm_fault_notifier *fn,
+				    struct hmm_range *range,
+				    unsigned long timeout)
+{
+	int err;
+
+	for (;;) {
+		if (time_after(jiffies, timeout))
+			return -EBUSY;
+		range->notifier_seq = mmu_interval_read_begin(&fn->mni);
+		mmap_read_lock(mm);
+		err = hmm_range_fault(range);
+		mmap_read_unlock(mm);
+		if (err == -EBUSY)
+			continue;
+		if (err)
+			return err;
+
+		mutex_lock(&ctx->pmap_lock);
+		if (!mmu_interval_read_retry(&fn->mni, range->notifier_seq))
+			return 0;
+		mutex_unlock(&ctx->pmap_lock);
+	}
 }
 
 /* Fault in and map one chunk of at most GM_BATCH_PAGES pages. */
@@ -278,29 +328,16 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 	if (err)
 		return err;
 	for (;;) {
-		if (time_after(jiffies, timeout)) {
-			err = -EBUSY;
-			break;
-		}
-		range.notifier_seq = mmu_interval_read_begin(&fn.mni);
-		mmap_read_lock(mm);
-		err = hmm_range_fault(&range);
-		mmap_read_unlock(mm);
-		if (err == -EBUSY)
-			continue;
+		err = gm_fault_snapshot_locked(ctx, mm, &fn, &range, timeout);
 		if (err)
 			break;
-		if (gm_fault_fetch_foreign(ctx, start, npages, pfns))
-			continue;
-
-		mutex_lock(&ctx->pmap_lock);
-		if (mmu_interval_read_retry(&fn.mni, range.notifier_seq)) {
+		if (!gm_fault_has_foreign(ctx, npages, pfns)) {
+			err = gm_fault_enter(ctx, start, npages, pfns, pages);
 			mutex_unlock(&ctx->pmap_lock);
-			continue;
+			break;
 		}
-		err = gm_fault_enter(ctx, start, npages, pfns, pages);
 		mutex_unlock(&ctx->pmap_lock);
-		break;
+		gm_fault_fetch_foreign(ctx, start, npages, pfns);
 	}
 	mmu_interval_notifier_remove(&fn.mni);
 	return err;
@@ -604,27 +641,9 @@ int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
 	err = gm_fault_notifier_insert(&fn, ctx, mm, va, npages);
 	if (err)
 		goto out;
-
-	for (;;) {
-		if (time_after(jiffies, timeout)) {
-			err = -EBUSY;
-			break;
-		}
-		range.notifier_seq = mmu_interval_read_begin(&fn.mni);
-		mmap_read_lock(mm);
-		err = hmm_range_fault(&range);
-		mmap_read_unlock(mm);
-		if (err == -EBUSY)
-			continue;
-		if (err)
-			break;
-		mutex_lock(&ctx->pmap_lock);
-		err = mmu_interval_read_retry(&fn.mni, range.notifier_seq) ?
-		      -EAGAIN : 0;
+	err = gm_fault_snapshot_locked(ctx, mm, &fn, &range, timeout);
+	if (!err)
 		mutex_unlock(&ctx->pmap_lock);
-		if (err != -EAGAIN)
-			break;
-	}
 	mmu_interval_notifier_remove(&fn.mni);
 out:
 	mmput(mm);

@@ -57,7 +57,6 @@ void gmem_fake_engine_fini(struct gmem_fake_dev *fdev);
 
 /* fake_mmu.c */
 extern const struct gm_mmu gmem_fake_mmu;
-extern const struct gm_mmu gmem_fake_dmirror_mmu;
 int gmem_fake_mmu_access(void *pmap, unsigned long va, void *buf, size_t len,
 			 bool write);
 void gmem_fake_mmu_stats(void *pmap, struct gmem_fake_mmu_stats *st);

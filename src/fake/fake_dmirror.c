@@ -13,7 +13,18 @@
  *
  * The ABI (struct hmm_dmirror_cmd, the HMM_DMIRROR_* numbers and snapshot
  * codes) is the kernel's; its definitions are repeated here because
- * test_hmm_uapi.h is not an exported header.
+ * test_hmm_uapi.h is not an exported header.  Errors, as test_hmm's where
+ * it has them (tests/gmem_badinput_test.c checks each):
+ *   -EINVAL   npages zero or above GMEM_DMIRROR_MAX_PAGES, addr unaligned,
+ *             the range wraps or leaves the user address space; for the
+ *             migrations also a page not mapped or not readable
+ *   -EFAULT   READ/WRITE of a page the process has not mapped, bad ptr
+ *   -EPERM    WRITE to memory the process may not write; CHECK_EXCLUSIVE
+ *             while the device still holds a page exclusively
+ *   -ENOENT   MIGRATE_TO_DEV: a page did not end up in this device
+ *   -EOPNOTSUPP  EXCLUSIVE on a kernel without device-exclusive entries
+ *   -EACCES   the caller is not the process that opened the file
+ *   -ENOTTY   an unknown command
  */
 #include <linux/hmm.h>
 #include <linux/memremap.h>

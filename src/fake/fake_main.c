@@ -59,6 +59,12 @@ static bool dmirror_private;
 module_param(dmirror_private, bool, 0444);
 MODULE_PARM_DESC(dmirror_private, "read-only: hmm_dmirror0 and 1 have private memory");
 
+/*
+ * The test_hmm personality: the fake MMU, but device faults never migrate,
+ * as in the kernel's lib/test_hmm; memory moves only when asked to.
+ */
+static struct gm_mmu gmem_fake_dmirror_mmu __ro_after_init;
+
 static struct gmem_fake_dev *gmem_fake_devs[GMEM_FAKE_MAX_DEVICES];
 static struct gmem_fake_dev *gmem_fake_dmirrors[GMEM_FAKE_DMIRRORS];
 
@@ -234,6 +240,8 @@ static int __init gmem_fake_init(void)
 	err = gmem_fake_check_params();
 	if (err)
 		return err;
+	gmem_fake_dmirror_mmu = gmem_fake_mmu;
+	gmem_fake_dmirror_mmu.flags |= GM_MMU_MAP_IN_PLACE;
 	gmem_fake_debugfs_init();
 
 	for (i = 0; i < num_devices; i++) {

@@ -274,19 +274,3 @@ const struct gm_mmu gmem_fake_mmu = {
 	.tlb_invl = gmem_fake_tlb_invl,
 	.tlb_invl_ranges = gmem_fake_tlb_invl_ranges,
 };
-
-/*
- * The test_hmm personality: device faults never migrate, as in the
- * kernel's lib/test_hmm; memory moves only through explicit migrations.
- */
-const struct gm_mmu gmem_fake_dmirror_mmu = {
-	.flags = GM_MMU_MAP_IN_PLACE,
-	.copy_submit = gmem_fake_copy_submit,
-	.pmap_create = gmem_fake_pmap_create,
-	.pmap_destroy = gmem_fake_pmap_destroy,
-	.pmap_enter = gmem_fake_pmap_enter,
-	.pmap_release = gmem_fake_pmap_release,
-	.pmap_protect = gmem_fake_pmap_protect,
-	.tlb_invl = gmem_fake_tlb_invl,
-	.tlb_invl_ranges = gmem_fake_tlb_invl_ranges,
-};
