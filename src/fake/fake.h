@@ -62,6 +62,9 @@ int gmem_fake_mmu_access(void *pmap, unsigned long va, void *buf, size_t len,
 void gmem_fake_mmu_stats(void *pmap, struct gmem_fake_mmu_stats *st);
 bool gmem_fake_mmu_has_atomic(void *pmap, unsigned long start,
 			      unsigned long end);
+int gmem_fake_dev_access(struct gm_ctx *ctx, unsigned long va, void *buf,
+			 size_t len, bool write, unsigned long fault_end,
+			 u32 *faults);
 
 /* fake_ioctl.c */
 extern const struct file_operations gmem_fake_fops;

@@ -68,9 +68,6 @@ struct hmm_dmirror_cmd {
 /* Pages per gm_ctx_snapshot() call. */
 #define GMEM_DMIRROR_SNAP_PAGES	512
 
-/* Most device faults one page may take before the access gives up. */
-#define GMEM_DMIRROR_FAULT_RETRIES	16
-
 /**
  * struct gmem_dmirror - an open /dev/hmm_dmirrorN
  * @fdev: the device
@@ -130,28 +127,18 @@ static int gmem_dmirror_rw(struct gmem_dmirror *dm, struct hmm_dmirror_cmd *cmd,
 			   void *buf, bool write)
 {
 	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT), addr;
-	unsigned int access = write ? GM_PROT_READ | GM_PROT_WRITE : GM_PROT_READ;
-	void *pmap = gm_ctx_pmap(dm->ctx);
-	unsigned int tries = 0;
-	int err;
+	u32 faults = 0;
+	int err = 0;
 
-	for (addr = cmd->addr; addr < end; buf += PAGE_SIZE) {
-		err = gmem_fake_mmu_access(pmap, addr, buf, PAGE_SIZE, write);
-		if (!err) {
+	for (addr = cmd->addr; addr < end && !err; addr += PAGE_SIZE) {
+		err = gmem_fake_dev_access(dm->ctx, addr, buf, PAGE_SIZE, write,
+					   end, &faults);
+		if (!err)
 			cmd->cpages++;
-			addr += PAGE_SIZE;
-			tries = 0;
-			continue;
-		}
-		if (++tries > GMEM_DMIRROR_FAULT_RETRIES)
-			return -EBUSY;
-		err = gm_dev_fault(dm->ctx, addr, end - addr, access);
-		if (err)
-			return err;
-		cmd->faults++;
-		buf -= PAGE_SIZE;	/* the same page again */
+		buf += PAGE_SIZE;
 	}
-	return 0;
+	cmd->faults += faults;
+	return err;
 }
 
 /* test_hmm's checks before a migration: every page mapped and readable. */

@@ -200,41 +200,13 @@ static long gmem_fake_query(struct gmem_fake_file *ff, void __user *uarg)
 	return ret;
 }
 
-/* Most device faults one load or store may raise for the same page. */
-#define GMEM_FAKE_FAULT_RETRIES	16
-
-/*
- * One page's worth of a device access at @addr; on a miss, a device fault
- * for what is left of the access (up to 2 MiB), then the access again.
- */
-static int gmem_fake_access_page(struct gmem_fake_file *ff, unsigned long addr,
-				 unsigned long end, void *buf, size_t n,
-				 bool write, u32 *faults)
-{
-	unsigned long fault_end = min(PAGE_ALIGN(end), (addr & PAGE_MASK) + SZ_2M);
-	unsigned int access = write ? GM_PROT_READ | GM_PROT_WRITE : GM_PROT_READ;
-	unsigned int tries;
-	int err;
-
-	for (tries = 0; tries < GMEM_FAKE_FAULT_RETRIES; tries++) {
-		if (!gmem_fake_mmu_access(gm_ctx_pmap(ff->ctx), addr, buf, n, write))
-			return 0;
-		(*faults)++;
-		atomic64_inc(&ff->faults);
-		err = gm_dev_fault(ff->ctx, addr & PAGE_MASK,
-				   fault_end - (addr & PAGE_MASK), access);
-		if (err)
-			return err;
-	}
-	return -EBUSY;
-}
-
 static long gmem_fake_access(struct gmem_fake_file *ff, void __user *uarg,
 			     bool write)
 {
 	struct gmem_fake_access arg;
 	unsigned long addr, end;
 	char __user *ubuf;
+	u32 before;
 	void *bounce;
 	long ret;
 
@@ -261,8 +233,13 @@ static long gmem_fake_access(struct gmem_fake_file *ff, void __user *uarg,
 			ret = -EFAULT;
 			break;
 		}
-		ret = gmem_fake_access_page(ff, addr, end, bounce, n, write,
-					    &arg.faults);
+		/* A miss faults in what is left of the access, up to 2 MiB. */
+		before = arg.faults;
+		ret = gmem_fake_dev_access(ff->ctx, addr, bounce, n, write,
+					   min(PAGE_ALIGN(end),
+					       (addr & PAGE_MASK) + SZ_2M),
+					   &arg.faults);
+		atomic64_add(arg.faults - before, &ff->faults);
 		if (!ret && !write && copy_to_user(ubuf, bounce, n))
 			ret = -EFAULT;
 		addr += n;

@@ -232,9 +232,29 @@ static void gmem_fake_destroy_all(void)
 	}
 }
 
+/* Every configured device; the caller destroys what exists on error. */
+static int gmem_fake_create_all(void)
+{
+	struct gmem_fake_dev *fdev;
+	unsigned int i;
+
+	for (i = 0; i < num_devices; i++) {
+		fdev = gmem_fake_plain_create(i);
+		if (IS_ERR(fdev))
+			return PTR_ERR(fdev);
+		gmem_fake_devs[i] = fdev;
+	}
+	for (i = 0; dmirror && i < GMEM_FAKE_DMIRRORS; i++) {
+		fdev = gmem_fake_dmirror_create(i);
+		if (IS_ERR(fdev))
+			return PTR_ERR(fdev);
+		gmem_fake_dmirrors[i] = fdev;
+	}
+	return 0;
+}
+
 static int __init gmem_fake_init(void)
 {
-	unsigned int i;
 	int err;
 
 	err = gmem_fake_check_params();
@@ -244,25 +264,11 @@ static int __init gmem_fake_init(void)
 	gmem_fake_dmirror_mmu.flags |= GM_MMU_MAP_IN_PLACE;
 	gmem_fake_debugfs_init();
 
-	for (i = 0; i < num_devices; i++) {
-		struct gmem_fake_dev *fdev = gmem_fake_plain_create(i);
-
-		if (IS_ERR(fdev)) {
-			gmem_fake_destroy_all();
-			gmem_fake_debugfs_exit();
-			return PTR_ERR(fdev);
-		}
-		gmem_fake_devs[i] = fdev;
-	}
-	for (i = 0; dmirror && i < GMEM_FAKE_DMIRRORS; i++) {
-		struct gmem_fake_dev *fdev = gmem_fake_dmirror_create(i);
-
-		if (IS_ERR(fdev)) {
-			gmem_fake_destroy_all();
-			gmem_fake_debugfs_exit();
-			return PTR_ERR(fdev);
-		}
-		gmem_fake_dmirrors[i] = fdev;
+	err = gmem_fake_create_all();
+	if (err) {
+		gmem_fake_destroy_all();
+		gmem_fake_debugfs_exit();
+		return err;
 	}
 	dmirror_private = dmirror && gmem_fake_dmirrors[0]->mem_type;
 	return 0;

@@ -229,6 +229,42 @@ int gmem_fake_mmu_access(void *pmap, unsigned long va, void *buf, size_t len,
 	return 0;
 }
 
+/* Most device faults one load or store may raise for the same page. */
+#define GMEM_FAKE_FAULT_RETRIES	16
+
+/**
+ * gmem_fake_dev_access() - a device load or store, faulting on a miss
+ * @ctx: the attachment whose page table the device walks
+ * @va: first byte
+ * @buf: kernel buffer the bytes come from or go to
+ * @len: bytes, not crossing a page boundary
+ * @write: a store
+ * @fault_end: a miss faults [page of @va, @fault_end) in at once
+ * @faults: incremented for every device fault raised
+ *
+ * Return: 0, the error of gm_dev_fault(), or -EBUSY if the page kept
+ * being invalidated between the fault and the access.
+ */
+int gmem_fake_dev_access(struct gm_ctx *ctx, unsigned long va, void *buf,
+			 size_t len, bool write, unsigned long fault_end,
+			 u32 *faults)
+{
+	unsigned int access = write ? GM_PROT_READ | GM_PROT_WRITE : GM_PROT_READ;
+	unsigned long page = va & PAGE_MASK;
+	unsigned int tries;
+	int err;
+
+	for (tries = 0; tries < GMEM_FAKE_FAULT_RETRIES; tries++) {
+		if (!gmem_fake_mmu_access(gm_ctx_pmap(ctx), va, buf, len, write))
+			return 0;
+		(*faults)++;
+		err = gm_dev_fault(ctx, page, fault_end - page, access);
+		if (err)
+			return err;
+	}
+	return -EBUSY;
+}
+
 /* Does the device hold a page of [@start, @end) exclusively? */
 bool gmem_fake_mmu_has_atomic(void *pmap, unsigned long start,
 			      unsigned long end)
