@@ -64,8 +64,14 @@ static int gmem_fake_pmap_create(struct gm_dev *dev, struct gm_ctx *ctx,
 static void gmem_fake_pmap_destroy(struct gm_dev *dev, void *pmap)
 {
 	struct gmem_fake_pmap *p = pmap;
+	unsigned long vpn = 0;
 
-	WARN_ON(!xa_empty(&p->pte));
+	/*
+	 * gmem released every mapping.  Not xa_empty(): a store that failed
+	 * to allocate (GFP_NOWAIT) can leave empty nodes behind, which
+	 * xa_destroy() frees.
+	 */
+	WARN_ON(xa_find(&p->pte, &vpn, ULONG_MAX, XA_PRESENT));
 	xa_destroy(&p->pte);
 	kfree(p);
 }
