@@ -46,12 +46,15 @@ enum bi_setup {
 	CHILD,		/* a forked child issues it through the inherited fd */
 	LOCS_UNMAPPED,	/* QUERY's locs points at an unmapped page */
 	LOCS_RO,	/* QUERY's locs points at a read-only page */
+	VDSO,		/* area: the process's [vdso] (VM_DONTEXPAND, special) */
+	PRIV_MIXED,	/* area: 1 MiB private anon, then 1 MiB of a mixed map */
 };
 
 enum bi_at {
 	AT_BUF,		/* addr = test buffer + off */
 	AT_AREA,	/* addr = the setup's area + off */
 	AT_ABS,		/* addr = off */
+	AT_NULL,	/* dmirror: the argument pointer itself is NULL */
 };
 
 static const struct bi_case {
@@ -79,6 +82,9 @@ static const struct bi_case {
 	{ "shared_anon", SHARED, MIGRATE, AT_AREA, 0, AREA_LEN, 0, 0, EOPNOTSUPP },
 	{ "private_then_shared", PRIV_SHARED, MIGRATE, AT_AREA, 0, AREA_LEN, 0, 0, EOPNOTSUPP },
 	{ "file_shared", FILE_SHARED, MIGRATE, AT_AREA, 0, AREA_LEN, 0, 0, EOPNOTSUPP },
+	{ "vdso_to_device", VDSO, MIGRATE, AT_AREA, 0, AREA_LEN, 0, 0, EOPNOTSUPP },
+	{ "vdso_to_host", VDSO, MIGRATE, AT_AREA, 0, AREA_LEN, GMEM_FAKE_DEST_HOST, 0, EOPNOTSUPP },
+	{ "private_then_mixedmap", PRIV_MIXED, MIGRATE, AT_AREA, 0, AREA_LEN, 0, 0, EOPNOTSUPP },
 	{ "larger_than_device", HUGE, MIGRATE, AT_AREA, 0, AREA_LEN, 0, 0, ENOSPC },
 	{ "dest_nonexistent", NONE, MIGRATE, AT_BUF, 0, BUF_LEN, 7, 0, ENODEV },
 	{ "dest_bogus", NONE, MIGRATE, AT_BUF, 0, BUF_LEN, 0xfffffffe, 0, ENODEV },
@@ -128,6 +134,7 @@ FIXTURE(badinput) {
 	/* per row */
 	void *area;
 	size_t area_len;
+	bool area_borrowed;	/* not the test's to unmap */
 	int fd;			/* the fd the row's ioctl goes to */
 	int fresh_fd;
 	uint8_t *bad_locs;
@@ -170,6 +177,27 @@ static void *map_area(FIXTURE_DATA(badinput) *self, size_t len, int flags, int f
 }
 
 static volatile uint64_t sink;
+
+/* Where the [vdso] of this process is, from /proc/self/maps. */
+static void *find_vdso(size_t *len)
+{
+	unsigned long start, end;
+	char line[256];
+	FILE *f = fopen("/proc/self/maps", "r");
+	void *p = NULL;
+
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "[vdso]") &&
+		    sscanf(line, "%lx-%lx", &start, &end) == 2) {
+			p = (void *)start;
+			*len = end - start;
+			break;
+		}
+	fclose(f);
+	return p;
+}
 
 /* Prepare what the row needs; 0 or -errno. */
 static int row_setup(FIXTURE_DATA(badinput) *self, const struct bi_case *c)
@@ -234,6 +262,26 @@ static int row_setup(FIXTURE_DATA(badinput) *self, const struct bi_case *c)
 		p = map_area(self, self->d.info[0].devmem_size + 44 * GM_MIB,
 			     priv | MAP_NORESERVE, -1);
 		return p ? 0 : -errno;
+	case VDSO:
+		self->area = find_vdso(&self->area_len);
+		self->area_borrowed = true;
+		return self->area ? 0 : -ENOENT;
+	case PRIV_MIXED:
+		p = map_area(self, 2 * GM_MIB, priv, -1);
+		if (!p)
+			return -errno;
+		gm_fill(p, 0, gm_pages(GM_MIB), 2);
+		fd = open("/dev/hmm_dmirror2", O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		/* test_hmm's mmap: pages inserted one by one, VM_MIXEDMAP. */
+		if (mmap(p + GM_MIB, GM_MIB, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
+			close(fd);
+			return -errno;
+		}
+		close(fd);
+		return 0;
 	case FRESH_FD:
 		self->fresh_fd = gm_open(0);
 		if (self->fresh_fd < 0)
@@ -257,8 +305,9 @@ static int row_setup(FIXTURE_DATA(badinput) *self, const struct bi_case *c)
 
 static void row_cleanup(FIXTURE_DATA(badinput) *self)
 {
-	if (self->area)
+	if (self->area && !self->area_borrowed)
 		munmap(self->area, self->area_len);
+	self->area_borrowed = false;
 	if (self->fresh_fd >= 0)
 		close(self->fresh_fd);
 	self->area = NULL;
@@ -420,6 +469,13 @@ static const struct dm_case {
 	{ "dm_snapshot_wraps", HMM_DMIRROR_SNAPSHOT, AT_ABS, -PG, 2, EINVAL },
 	{ "dm_unknown_nr", _IOWR('H', 0x3f, struct hmm_dmirror_cmd), AT_BUF, 0, 1, ENOTTY },
 	{ "dm_foreign_type", _IOWR('x', 0x00, struct hmm_dmirror_cmd), AT_BUF, 0, 1, ENOTTY },
+	/* Unknown whatever the argument holds: not even read. */
+	{ "dm_unknown_bad_args", _IOWR('H', 0x3f, struct hmm_dmirror_cmd), AT_BUF, 1, 0, ENOTTY },
+	{ "dm_read_size_big", _IOC(_IOC_READ | _IOC_WRITE, 'H', 0x00,
+				   sizeof(struct hmm_dmirror_cmd) + 8), AT_BUF, 0, 0, ENOTTY },
+	{ "dm_read_size_small", _IOC(_IOC_READ | _IOC_WRITE, 'H', 0x00,
+				     sizeof(struct hmm_dmirror_cmd) - 8), AT_BUF, 0, 1, ENOTTY },
+	{ "dm_unknown_null", _IOWR('H', 0x3e, struct hmm_dmirror_cmd), AT_NULL, 0, 0, ENOTTY },
 };
 
 TEST_F_TIMEOUT(badinput, dmirror_table, 120)
@@ -447,7 +503,7 @@ TEST_F_TIMEOUT(badinput, dmirror_table, 120)
 
 		for (d = 0; d < GM_NR_DEVS; d++)
 			ASSERT_EQ(0, gm_info(self->d.fd[d], &before[d]));
-		ret = ioctl(fd, c->cmd, &cmd) ? errno : 0;
+		ret = ioctl(fd, c->cmd, c->at == AT_NULL ? NULL : &cmd) ? errno : 0;
 		EXPECT_EQ(c->err, ret)
 			TH_LOG("%s: expected %s, got %s", c->name, strerror(c->err),
 			       ret ? strerror(ret) : "success");

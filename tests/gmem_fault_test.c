@@ -153,6 +153,32 @@ TEST_F_TIMEOUT(fault, readonly_refuses_device_write, FAULT_TIMEOUT)
 	free(data);
 }
 
+/*
+ * The permission answer does not depend on how busy the machine is: a
+ * store to read-only memory is -EPERM even when the device's first touch
+ * of it (a migration through a copy engine that stalls 1.5 s a request)
+ * took longer than the time gmem gives a range to stop changing.
+ */
+TEST_F_TIMEOUT(fault, readonly_eperm_after_slow_first_touch, FAULT_TIMEOUT)
+{
+	const char *knob = "/sys/kernel/debug/gmem_fake/delay_us";
+	const size_t len = 16 * GM_PAGE_SIZE;
+	char data[64] = "";
+	volatile char *p;
+	size_t i;
+	int ret;
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	ASSERT_EQ(0, mprotect(self->buf, len, PROT_READ));
+	for (p = self->buf, i = 0; i < len; i += GM_PAGE_SIZE)
+		(void)p[i];
+	ASSERT_EQ(0, gm_write_file(knob, "1500000"));
+	ret = gm_dev_access(self->fd, self->buf, sizeof(data), data, true, NULL);
+	ASSERT_EQ(0, gm_write_file(knob, "0"));
+	ASSERT_EQ(-EPERM, ret);
+	ASSERT_EQ(-1, gm_check_zero(self->buf, 0, gm_pages(len)));
+}
+
 /* Unmapped memory: the device fault fails cleanly. */
 TEST_F_TIMEOUT(fault, unmapped_is_efault, FAULT_TIMEOUT)
 {
@@ -255,50 +281,91 @@ TEST_F_TIMEOUT(fault, two_threads, FAULT_TIMEOUT)
 	ASSERT_EQ(0, memcmp(self->buf, b, sizeof(b)));
 }
 
+/*
+ * Unmaps and maps the range again, 200 rounds.  After each mapping it
+ * waits until the device has read the range once with no unmap running
+ * (struct unmap_race): the accesses in between race munmap freely.
+ */
+struct unmap_race {
+	int fd;
+	char *buf;
+	size_t len;
+	int err;
+	unsigned int mapped;	/* rounds mapped and filled */
+	unsigned int checked;	/* rounds the device read in full */
+	bool done;
+};
+
+#define UNMAP_RACE_ROUNDS	200
+
 static void *unmapper(void *arg)
 {
-	struct racer *r = arg;
-	int i;
+	struct unmap_race *u = arg;
+	unsigned int i;
 
-	for (i = 0; i < 200; i++) {
-		munmap(r->buf, r->len);
-		if (mmap(r->buf, r->len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != r->buf) {
-			r->err = -errno;
-			return NULL;
+	for (i = 1; i <= UNMAP_RACE_ROUNDS && !u->err; i++) {
+		munmap(u->buf, u->len);
+		if (mmap(u->buf, u->len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != u->buf) {
+			u->err = -errno;
+			break;
 		}
-		memset(r->buf, i, r->len);
+		memset(u->buf, i, u->len);
+		__atomic_store_n(&u->mapped, i, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&u->checked, __ATOMIC_ACQUIRE) < i &&
+		       !__atomic_load_n(&u->err, __ATOMIC_RELAXED))
+			sched_yield();
 	}
+	__atomic_store_n(&u->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
-/* Device faults racing munmap: each access succeeds or says -EFAULT. */
+/*
+ * Device faults racing munmap: each access succeeds or says -EFAULT, and
+ * one access per round, which no unmap overlaps, must succeed and read
+ * what the CPU wrote in that round: a fault path that fails on a mapped
+ * range, or never recovers after an unmap, fails here, however the two
+ * threads are scheduled.
+ */
 TEST_F_TIMEOUT(fault, fault_races_munmap, FAULT_TIMEOUT)
 {
 	const size_t len = 256 * 1024;
-	struct racer r;
+	struct unmap_race u = { 0 };
+	unsigned int round, i = 0, checked = 0, ok = 0, gone = 0;
+	unsigned char data[4096];
 	pthread_t t;
-	char data[4096];
-	int i, ok = 0, gone = 0, ret;
+	int ret;
 
 	ASSERT_NE(NULL, map_buf(self, len));
 	memset(self->buf, 0, len);
-	r = (struct racer){ self->fd, self->buf, len, 0, 0 };
-	ASSERT_EQ(0, pthread_create(&t, NULL, unmapper, &r));
-	for (i = 0; i < 400; i++) {
-		ret = gm_dev_access(self->fd, (char *)self->buf + (i % 64) * 4096,
+	u.fd = self->fd;
+	u.buf = self->buf;
+	u.len = len;
+	ASSERT_EQ(0, pthread_create(&t, NULL, unmapper, &u));
+	while (!__atomic_load_n(&u.done, __ATOMIC_ACQUIRE)) {
+		round = __atomic_load_n(&u.mapped, __ATOMIC_ACQUIRE);
+		ret = gm_dev_access(self->fd, (char *)self->buf + (i++ % 64) * 4096,
 				    sizeof(data), data, false, NULL);
 		if (!ret)
 			ok++;
 		else if (ret == -EFAULT)
 			gone++;
-		else
-			ASSERT_EQ(0, ret);
+		if (round <= checked)
+			continue;
+		/* The unmapper waits for this access: the range stayed mapped. */
+		if (ret || data[0] != (unsigned char)round ||
+		    memcmp(data, data + 1, sizeof(data) - 1))
+			__atomic_store_n(&u.err, ret ? ret : -EIO, __ATOMIC_RELAXED);
+		checked = round;
+		__atomic_store_n(&u.checked, round, __ATOMIC_RELEASE);
+		if (u.err)
+			break;
 	}
 	ASSERT_EQ(0, pthread_join(t, NULL));
-	ASSERT_EQ(0, r.err);
-	ASSERT_LT(0, ok);
-	TH_LOG("%d accesses succeeded, %d found the range unmapped", ok, gone);
+	ASSERT_EQ(0, u.err) TH_LOG("round %u: the device read of a mapped range failed or read wrong bytes",
+				   checked);
+	ASSERT_EQ(UNMAP_RACE_ROUNDS, checked);
+	TH_LOG("%u accesses succeeded, %u found the range unmapped", ok, gone);
 }
 
 /* munmap releases the device's mappings of the range. */

@@ -13,6 +13,7 @@
 #include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/ioport.h>
+#include <linux/mm.h>
 #include <linux/rmap.h>
 #include "gm_conftest.h"
 
@@ -104,5 +105,27 @@ static inline int gm_make_device_exclusive_range(struct mm_struct *mm,
 	return -EOPNOTSUPP;
 }
 #endif
+
+/*
+ * Is an anonymous page mapped into another process too (copy-on-write
+ * after fork()), or merged by KSM?  The kernel's answer moved from the
+ * page's mapcount to an estimate per folio, then to an exact one.
+ */
+static inline bool gm_page_mapped_shared(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	if (!folio_test_anon(folio))
+		return false;
+	if (folio_test_ksm(folio))
+		return true;
+#if defined(GM_HAVE_FOLIO_MAYBE_MAPPED_SHARED)
+	return folio_maybe_mapped_shared(folio);
+#elif defined(GM_HAVE_FOLIO_LIKELY_MAPPED_SHARED)
+	return folio_likely_mapped_shared(folio);
+#else
+	return page_mapcount(page) > 1;
+#endif
+}
 
 #endif /* GM_COMPAT_H */

@@ -56,32 +56,42 @@ static bool gm_ctx_invalidate_lock(struct gm_ctx *ctx,
 }
 
 /*
- * A write-protect (fork's copy-on-write setup) only takes write access
- * away; anything else, including gmem's own migrations, moves or drops
- * pages, so the device must forget them.
+ * The device's side of an invalidation of [start, end), under the mapping
+ * lock: a write-protect (fork's copy-on-write setup) only takes write
+ * access away; anything else, including gmem's own migrations, moves or
+ * drops pages, so the device must forget them.
  */
-static bool gm_ctx_invalidate(struct mmu_interval_notifier *mni,
-			      const struct mmu_notifier_range *range,
-			      unsigned long cur_seq)
+static void gm_ctx_invalidate_locked(struct gm_ctx *ctx,
+				     const struct mmu_notifier_range *range,
+				     unsigned long start, unsigned long end)
 {
-	struct gm_ctx *ctx = gm_ctx_from_mni(mni);
 	const struct gm_mmu *mmu = ctx->dev->mmu;
-	unsigned long start = range->start, end = range->end;
 
-	if (gm_ctx_own_exclusive(ctx, range))
-		return true;
-	if (!gm_ctx_invalidate_lock(ctx, range))
-		return false;
-
-	mmu_interval_set_seq(mni, cur_seq);
+	lockdep_assert_held(&ctx->pmap_lock);
 	if (range->event == MMU_NOTIFY_PROTECTION_PAGE && mmu->pmap_protect)
 		mmu->pmap_protect(ctx->dev, ctx->pmap, start, end, GM_PROT_READ);
 	else
 		mmu->pmap_release(ctx->dev, ctx->pmap, start, end);
 	mmu->tlb_invl(ctx->dev, ctx->pmap, start, end);
-	atomic64_inc(&ctx->invalidations);
+}
 
+static bool gm_ctx_invalidate(struct mmu_interval_notifier *mni,
+			      const struct mmu_notifier_range *range,
+			      unsigned long cur_seq)
+{
+	struct gm_ctx *ctx = gm_ctx_from_mni(mni);
+
+	if (gm_ctx_own_exclusive(ctx, range))
+		return true;
+	if (!gm_ctx_invalidate_lock(ctx, range))
+		return false;
+	mmu_interval_set_seq(mni, cur_seq);
+	gm_ctx_invalidate_locked(ctx, range, range->start, range->end);
+	atomic64_inc(&ctx->invalidations);
 	mutex_unlock(&ctx->pmap_lock);
+
+	if (mmu_notifier_range_blockable(range))
+		gm_inject_invalidate_delay();
 	return true;
 }
 
@@ -93,6 +103,8 @@ static const struct mmu_interval_notifier_ops gm_ctx_mni_ops = {
  * struct gm_fault_notifier - the sequence a fault checks, over its range only
  * @mni: inserted for the duration of one chunk of a fault or snapshot
  * @ctx: the context faulting
+ * @start: start of the range
+ * @end: its end
  *
  * The context's own notifier covers the whole address space, so every
  * invalidation anywhere would make every fault in flight retry, and
@@ -100,25 +112,39 @@ static const struct mmu_interval_notifier_ops gm_ctx_mni_ops = {
  * faults would retry until they time out.  A fault therefore reads and
  * retries against a notifier of its own range;
  * mmu_interval_notifier_insert() also makes mmu_interval_read_begin() wait
- * for an invalidation that was already running when it was inserted.  The
- * context's notifier still releases device mappings for every range.
+ * for an invalidation that was already running when it was inserted.
+ *
+ * The notifier whose sequence a fault checks must also release what the
+ * fault mapped, in the same critical section of the mapping lock
+ * (Documentation/mm/hmm.rst).  One invalidation calls the context's
+ * notifier and this one in turn, each taking the lock on its own: were
+ * only the context's to release, a fault could take the lock between the
+ * two, find its sequence not yet bumped and map a page that the
+ * invalidation has already released, and the device would keep it after
+ * the CPU moved or freed it.
  */
 struct gm_fault_notifier {
 	struct mmu_interval_notifier mni;
 	struct gm_ctx *ctx;
+	unsigned long start;
+	unsigned long end;
 };
 
 static bool gm_fault_invalidate(struct mmu_interval_notifier *mni,
 				const struct mmu_notifier_range *range,
 				unsigned long cur_seq)
 {
-	struct gm_ctx *ctx = container_of(mni, struct gm_fault_notifier, mni)->ctx;
+	struct gm_fault_notifier *fn =
+		container_of(mni, struct gm_fault_notifier, mni);
+	struct gm_ctx *ctx = fn->ctx;
 
 	if (gm_ctx_own_exclusive(ctx, range))
 		return true;
 	if (!gm_ctx_invalidate_lock(ctx, range))
 		return false;
 	mmu_interval_set_seq(mni, cur_seq);
+	gm_ctx_invalidate_locked(ctx, range, max(range->start, fn->start),
+				 min(range->end, fn->end));
 	mutex_unlock(&ctx->pmap_lock);
 	return true;
 }
@@ -132,6 +158,8 @@ static int gm_fault_notifier_insert(struct gm_fault_notifier *fn,
 				    unsigned long start, unsigned long npages)
 {
 	fn->ctx = ctx;
+	fn->start = start;
+	fn->end = start + (npages << PAGE_SHIFT);
 	return mmu_interval_notifier_insert(&fn->mni, mm, start,
 					    npages << PAGE_SHIFT,
 					    &gm_fault_mni_ops);
@@ -276,31 +304,31 @@ static void gm_fault_fetch_foreign(struct gm_ctx *ctx, unsigned long start,
 /*
  * The hmm.rst recipe up to the driver lock: fill @range->hmm_pfns, then
  * return 0 with the context's mapping lock held and the snapshot still
- * valid, or an error (-EBUSY once @timeout passed) without it.
+ * valid, or an error without it (-EBUSY once @retry ran out).
  */
 static int gm_fault_snapshot_locked(struct gm_ctx *ctx, struct mm_struct *mm,
 				    struct gm_fault_notifier *fn,
 				    struct hmm_range *range,
-				    unsigned long timeout)
+				    struct gm_retry *retry)
 {
 	int err;
 
 	for (;;) {
-		if (time_after(jiffies, timeout))
-			return -EBUSY;
 		range->notifier_seq = mmu_interval_read_begin(&fn->mni);
 		mmap_read_lock(mm);
 		err = hmm_range_fault(range);
 		mmap_read_unlock(mm);
-		if (err == -EBUSY)
-			continue;
-		if (err)
+		if (!err) {
+			gm_inject_fault_delay();
+			mutex_lock(&ctx->pmap_lock);
+			if (!mmu_interval_read_retry(&fn->mni, range->notifier_seq))
+				return 0;
+			mutex_unlock(&ctx->pmap_lock);
+		} else if (err != -EBUSY) {
 			return err;
-
-		mutex_lock(&ctx->pmap_lock);
-		if (!mmu_interval_read_retry(&fn->mni, range->notifier_seq))
-			return 0;
-		mutex_unlock(&ctx->pmap_lock);
+		}
+		if (!gm_retry_again(retry))
+			return -EBUSY;
 	}
 }
 
@@ -310,7 +338,6 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 			  unsigned int access, unsigned long *pfns,
 			  struct page **pages)
 {
-	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	struct gm_fault_notifier fn;
 	struct hmm_range range = {
 		.notifier = &fn.mni,
@@ -321,14 +348,16 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 				 (access & GM_PROT_WRITE ? HMM_PFN_REQ_WRITE : 0),
 		.dev_private_owner = &gm_pgmap_owner,
 	};
+	struct gm_retry retry;
 	int err;
 
 	gm_fault_first_touch(ctx, start, npages);
 	err = gm_fault_notifier_insert(&fn, ctx, mm, start, npages);
 	if (err)
 		return err;
+	gm_retry_init(&retry);
 	for (;;) {
-		err = gm_fault_snapshot_locked(ctx, mm, &fn, &range, timeout);
+		err = gm_fault_snapshot_locked(ctx, mm, &fn, &range, &retry);
 		if (err)
 			break;
 		if (!gm_fault_has_foreign(ctx, npages, pfns)) {
@@ -338,6 +367,10 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 		}
 		mutex_unlock(&ctx->pmap_lock);
 		gm_fault_fetch_foreign(ctx, start, npages, pfns);
+		if (!gm_retry_again(&retry)) {
+			err = -EBUSY;
+			break;
+		}
 	}
 	mmu_interval_notifier_remove(&fn.mni);
 	return err;
@@ -414,27 +447,28 @@ static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
 			      unsigned long start, unsigned long npages,
 			      unsigned long *pfns, struct page **pages)
 {
-	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	unsigned long end = start + (npages << PAGE_SHIFT), seq, i;
 	struct gm_fault_notifier fn;
+	struct gm_retry retry;
 	int n, err;
 
 	err = gm_fault_notifier_insert(&fn, ctx, mm, start, npages);
 	if (err)
 		return err;
+	gm_retry_init(&retry);
 	for (;;) {
-		if (time_after(jiffies, timeout)) {
-			err = -EBUSY;
-			break;
-		}
 		seq = mmu_interval_read_begin(&fn.mni);
 		mmap_read_lock(mm);
 		err = gm_fault_split_huge(&fn.mni, mm, seq, start, npages, pfns);
 		n = err ? err :
 		    gm_make_device_exclusive_range(mm, start, end, pages, ctx);
 		mmap_read_unlock(mm);
-		if (n == -EBUSY)
-			continue;
+		if (n == -EBUSY) {
+			if (gm_retry_again(&retry))
+				continue;
+			err = -EBUSY;
+			break;
+		}
 		if (n < 0) {
 			err = n;
 			break;
@@ -465,6 +499,10 @@ static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
 		}
 		if (err != -EAGAIN)
 			break;
+		if (!gm_retry_again(&retry)) {
+			err = -EBUSY;
+			break;
+		}
 	}
 	mmu_interval_notifier_remove(&fn.mni);
 	return err;
@@ -495,7 +533,7 @@ static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
  * -EOPNOTSUPP if the device has no page tables, -EFAULT if part of the
  * range is not mapped or cannot be faulted in, -EPERM for a write to memory
  * the process may not write, -ESRCH if the process exited, -EBUSY if the
- * range kept being invalidated for HMM_RANGE_DEFAULT_TIMEOUT, -ENOMEM, or
+ * range kept being invalidated (struct gm_retry says how long), -ENOMEM, or
  * the error of gm_mmu.pmap_enter.  For GM_PROT_ATOMIC also -EOPNOTSUPP
  * on kernels without device-exclusive entries, and -EBUSY if a page could
  * not be made exclusive.
@@ -617,9 +655,9 @@ EXPORT_SYMBOL_GPL(gm_ctx_unmap);
 int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
 		    unsigned long npages, unsigned long *hmm_pfns)
 {
-	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	struct mm_struct *mm = gm_as_mm(ctx->as);
 	struct gm_fault_notifier fn;
+	struct gm_retry retry;
 	struct hmm_range range = {
 		.notifier = &fn.mni,
 		.start = va,
@@ -641,7 +679,8 @@ int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
 	err = gm_fault_notifier_insert(&fn, ctx, mm, va, npages);
 	if (err)
 		goto out;
-	err = gm_fault_snapshot_locked(ctx, mm, &fn, &range, timeout);
+	gm_retry_init(&retry);
+	err = gm_fault_snapshot_locked(ctx, mm, &fn, &range, &retry);
 	if (!err)
 		mutex_unlock(&ctx->pmap_lock);
 	mmu_interval_notifier_remove(&fn.mni);

@@ -21,6 +21,8 @@
 #ifndef GM_INTERNAL_H
 #define GM_INTERNAL_H
 
+#include <linux/hmm.h>
+#include <linux/jiffies.h>
 #include <linux/kref.h>
 #include <linux/llist.h>
 #include <linux/memremap.h>
@@ -215,6 +217,33 @@ static inline struct mm_struct *gm_as_mm(const struct gm_as *as)
 	return as->mn.mm;
 }
 
+/*
+ * Retries of the hmm.rst recipe (read_begin, hmm_range_fault, read_retry)
+ * and of the loops around it.  A range gives up as busy only when it kept
+ * changing: after HMM_RANGE_DEFAULT_TIMEOUT *and* GM_RETRY_MIN_TRIES
+ * attempts, so that a machine too loaded to run the caller for a second
+ * does not turn one invalidation into -EBUSY.
+ */
+#define GM_RETRY_MIN_TRIES	32
+
+struct gm_retry {
+	unsigned long deadline;
+	unsigned int tries;
+};
+
+static inline void gm_retry_init(struct gm_retry *r)
+{
+	r->deadline = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	r->tries = 0;
+}
+
+/* May the caller try once more? */
+static inline bool gm_retry_again(struct gm_retry *r)
+{
+	return ++r->tries < GM_RETRY_MIN_TRIES ||
+	       time_before(jiffies, r->deadline);
+}
+
 /* gm_dev.c */
 void gm_dev_put(struct gm_dev *dev);
 void gm_devs_exit(void);
@@ -247,8 +276,9 @@ void gm_pt_set_locked(struct gm_pt *pt, unsigned long addr, u8 loc);
 void gm_pt_note_host(struct gm_pt *pt, unsigned long addr);
 void gm_pt_read(struct gm_pt *pt, unsigned long start, unsigned long npages,
 		u8 *locs);
-bool gm_pt_has_stale(struct gm_pt *pt, unsigned long start,
-		     unsigned long npages);
+bool gm_pt_needs_refresh(struct gm_pt *pt, unsigned long start,
+			 unsigned long npages);
+bool gm_pt_snapshot_has_dev(unsigned long npages, const unsigned long *hmm_pfns);
 void gm_pt_refresh_locked(struct gm_pt *pt, unsigned long start,
 			  unsigned long npages, const unsigned long *hmm_pfns);
 
@@ -283,6 +313,8 @@ unsigned long gm_physmem_evict_once(struct gm_physmem *pm);
 void gm_debugfs_init(void);
 void gm_debugfs_exit(void);
 bool gm_inject_devmem_alloc_failure(void);
+void gm_inject_invalidate_delay(void);
+void gm_inject_fault_delay(void);
 
 /* gm_fault.c */
 bool gm_mmu_has_pmap(const struct gm_mmu *mmu);

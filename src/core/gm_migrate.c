@@ -10,8 +10,21 @@
  * committed.  Each batch only moves the pages whose copy succeeded; every
  * other page stays mapped where it was, with its data, and is counted in
  * gm_migrate_result.not_moved.
+ *
+ * Before its batches, each window of GM_SURVEY_PAGES pages is surveyed:
+ * one read of the CPU page table (hmm_range_fault(), faulting nothing in)
+ * says which pages are already at the destination and which host pages
+ * the process shares with another one.  migrate_vma_setup() cannot say
+ * either: it skips pages it cannot lock without a trace, and it unmaps a
+ * page from every process that maps it before gmem sees it.  The survey is
+ * read under the mmap lock that the whole migration holds, so no fork can
+ * share a page between the survey and the batch (KSM can, and is checked
+ * again on the locked page); every other change only makes the survey's
+ * answer more cautious than needed, or a count off for a page that
+ * another thread moved meanwhile.
  */
 #include <linux/export.h>
+#include <linux/hmm.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -23,6 +36,31 @@
 
 /* Devices whose pages one batch copies out at once; more wait a turn. */
 #define GM_BATCH_MAX_SRC_DEVS	4
+
+/* Pages surveyed at once: the pipeline of batches drains at each window. */
+#define GM_SURVEY_PAGES		(16 * GM_BATCH_PAGES)
+#define GM_SURVEY_BYTES		(GM_SURVEY_PAGES << PAGE_SHIFT)
+
+/* What the survey found of a page (struct gm_survey.page). */
+#define GM_SURVEY_AT_DEST	0x1	/* already where the migration goes */
+#define GM_SURVEY_SHARED	0x2	/* a host page another process maps too */
+#define GM_SURVEY_UNKNOWN	0x4	/* could not be read: taken as shared */
+
+/**
+ * struct gm_survey - the CPU page table of one window, read before it moves
+ * @mni: lets hmm_range_fault() see invalidations, over the whole migration
+ * @start: first address of the window
+ * @end: end of the window
+ * @pfns: hmm_range_fault() output, one chunk at a time
+ * @page: GM_SURVEY_* flags of each page of the window
+ */
+struct gm_survey {
+	struct mmu_interval_notifier mni;
+	unsigned long start;
+	unsigned long end;
+	unsigned long pfns[GM_BATCH_PAGES];
+	u8 page[GM_SURVEY_PAGES];
+};
 
 /**
  * struct gm_batch - one migrate_vma call and its copies
@@ -60,9 +98,11 @@ struct gm_batch {
  * @dev: destination device, NULL for host RAM
  * @pm: @dev's memory
  * @res: running totals
- * @exhausted: the device ran out of memory; stop after the current batch
+ * @exhausted: the device ran out of memory: no batch starts any more, the
+ *	rest of the range is only counted
  * @batch: the two batches in flight
  * @stock: host pages for the next batch, migrations to host only
+ * @survey: the window being migrated
  */
 struct gm_migration {
 	struct gm_as *as;
@@ -72,6 +112,7 @@ struct gm_migration {
 	bool exhausted;
 	struct gm_batch batch[2];
 	struct gm_host_stock stock;
+	struct gm_survey survey;
 };
 
 /**
@@ -95,8 +136,10 @@ int gm_check_range(unsigned long start, unsigned long len)
  * Only anonymous pages can move to device memory, which migrate_vma finds
  * in private mappings: anonymous ones, and the copied-on-write pages of
  * private file mappings (whose page-cache pages stay, as not moved).
- * Shared, hugetlb and special mappings have none; gmem would rather say so
- * than report every page as busy.
+ * Shared, hugetlb, DAX and special mappings (VM_SPECIAL: I/O, pfn and mixed
+ * maps, and those that may not grow, such as the vDSO) have none, and
+ * migrate_vma_setup() refuses them; gmem says so for the whole range
+ * before any page moves, rather than stop half-way.
  */
 static int gm_check_vmas(struct mm_struct *mm, unsigned long start,
 			 unsigned long end)
@@ -104,15 +147,112 @@ static int gm_check_vmas(struct mm_struct *mm, unsigned long start,
 	struct vm_area_struct *vma;
 	unsigned long addr;
 
+	mmap_assert_locked(mm);
 	for (addr = start; addr < end; addr = vma->vm_end) {
 		vma = vma_lookup(mm, addr);
 		if (!vma)
 			return -EFAULT;
-		if (is_vm_hugetlb_page(vma) ||
-		    (vma->vm_flags & (VM_SHARED | VM_IO | VM_PFNMAP | VM_MIXEDMAP)))
+		if (is_vm_hugetlb_page(vma) || vma_is_dax(vma) ||
+		    (vma->vm_flags & (VM_SHARED | VM_SPECIAL)))
 			return -EOPNOTSUPP;
 	}
 	return 0;
+}
+
+/*
+ * Locked memory (mlock(), MAP_LOCKED) stays in host RAM: that is what the
+ * process asked for, and the kernel's mlock accounting does not follow
+ * pages into device memory (munlock skips ZONE_DEVICE pages, so the
+ * Mlocked counter would never come down).  Its pages count as not moved.
+ */
+static bool gm_vma_stays(struct gm_migration *m, struct vm_area_struct *vma)
+{
+	return m->dev && (vma->vm_flags & VM_LOCKED);
+}
+
+static bool gm_survey_invalidate(struct mmu_interval_notifier *mni,
+				 const struct mmu_notifier_range *range,
+				 unsigned long cur_seq)
+{
+	/* No reader retries under a lock: the survey is advice, see above. */
+	mmu_interval_set_seq(mni, cur_seq);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops gm_survey_mni_ops = {
+	.invalidate = gm_survey_invalidate,
+};
+
+/* The survey's verdict on one page, from its hmm pfn. */
+static u8 gm_survey_page(struct gm_migration *m, unsigned long hmm_pfn)
+{
+	struct gm_dev *dev;
+	struct page *page;
+
+	if (!(hmm_pfn & HMM_PFN_VALID))
+		return m->dev ? 0 : GM_SURVEY_AT_DEST;
+	page = hmm_pfn_to_page(hmm_pfn);
+	dev = gm_page_dev(page);
+	if (!m->dev)
+		return dev ? 0 : GM_SURVEY_AT_DEST;
+	if (dev == m->dev)
+		return GM_SURVEY_AT_DEST;
+	/*
+	 * No reference is held: the page may be freed meanwhile, and then this
+	 * reads a stale mapcount, which the batch's locked check makes safe.
+	 */
+	return !dev && gm_page_mapped_shared(page) ? GM_SURVEY_SHARED : 0;
+}
+
+/* Survey the window that starts at @start, up to @end at most. */
+static void gm_survey_window(struct gm_migration *m, unsigned long start,
+			     unsigned long end)
+{
+	struct gm_survey *s = &m->survey;
+	struct hmm_range range = {
+		.notifier = &s->mni,
+		.hmm_pfns = s->pfns,
+		.dev_private_owner = &gm_pgmap_owner,
+	};
+	unsigned long addr, n, i, first;
+	struct gm_retry retry;
+	int err;
+
+	mmap_assert_locked(gm_as_mm(m->as));
+	s->start = start;
+	s->end = min(end, start + GM_SURVEY_BYTES);
+	for (addr = s->start; addr < s->end; addr = range.end) {
+		n = min((s->end - addr) >> PAGE_SHIFT,
+			(unsigned long)GM_BATCH_PAGES);
+		range.start = addr;
+		range.end = addr + (n << PAGE_SHIFT);
+		gm_retry_init(&retry);
+		do {
+			range.notifier_seq = mmu_interval_read_begin(&s->mni);
+			err = hmm_range_fault(&range);
+		} while (err == -EBUSY && gm_retry_again(&retry));
+
+		first = (addr - s->start) >> PAGE_SHIFT;
+		for (i = 0; i < n; i++)
+			s->page[first + i] = err ? GM_SURVEY_UNKNOWN :
+					     gm_survey_page(m, s->pfns[i]);
+	}
+}
+
+static u8 gm_survey_at(struct gm_migration *m, unsigned long addr)
+{
+	return m->survey.page[(addr - m->survey.start) >> PAGE_SHIFT];
+}
+
+/* Count the pages of [start, end) that stay where they are. */
+static void gm_count_stayed(struct gm_migration *m, unsigned long start,
+			    unsigned long end)
+{
+	unsigned long addr;
+
+	for (addr = start; addr < end; addr += PAGE_SIZE)
+		if (!(gm_survey_at(m, addr) & GM_SURVEY_AT_DEST))
+			m->res->not_moved++;
 }
 
 /* Queue a dense entry: copy @spage (or zeroes) into @dpage for mig slot @i. */
@@ -143,66 +283,68 @@ static void gm_batch_submit(struct gm_batch *b, unsigned int r,
 }
 
 /*
- * Can slot @i move into device memory?  migrate_vma_setup() also collects
- * page-cache pages and holes of private file mappings, which
- * migrate_vma_pages() then refuses: skip them before copying anything.
+ * Does slot @i of the batch move into device memory?  Every page of the
+ * batch is either taken, already there (on this device) or counted as not
+ * moved: migrate_vma_setup() also collects page-cache pages and holes of
+ * private file mappings, which migrate_vma_pages() then refuses, pages of
+ * other devices, and pages that other processes map too.
  */
-static bool gm_batch_movable(struct gm_batch *b, unsigned long i,
-			     struct page *page)
+static bool gm_batch_takes(struct gm_migration *m, struct gm_batch *b,
+			   unsigned long i)
 {
-	if (!(b->src[i] & MIGRATE_PFN_MIGRATE))
+	unsigned long addr = b->mig.start + (i << PAGE_SHIFT);
+	struct page *page = migrate_pfn_to_page(b->src[i]);
+	u8 survey = gm_survey_at(m, addr);
+
+	if (!(b->src[i] & MIGRATE_PFN_MIGRATE)) {
+		if (!(survey & GM_SURVEY_AT_DEST))
+			m->res->not_moved++;
 		return false;
-	if (vma_is_anonymous(b->mig.vma))
-		return true;
-	return page && (PageAnon(page) || is_zone_device_page(page));
+	}
+	if (page && is_zone_device_page(page)) {
+		if (gm_page_dev(page) != m->dev)
+			m->res->not_moved++;
+		return false;
+	}
+	/* A page shared with another process, or merged by KSM, stays. */
+	if ((survey & (GM_SURVEY_SHARED | GM_SURVEY_UNKNOWN)) ||
+	    (page && folio_test_ksm(page_folio(page))) ||
+	    (!vma_is_anonymous(b->mig.vma) && !(page && PageAnon(page)))) {
+		m->res->not_moved++;
+		return false;
+	}
+	return true;
 }
 
 /*
- * Host (or never-touched) pages of the batch get a device page each;
- * pages already on the destination stay, pages on another device or that
- * migrate_vma could not isolate are counted as not moved.
+ * Host (or never-touched) pages of the batch get a device page each, as far
+ * as device memory lasts.
  */
 static void gm_batch_prepare_to_dev(struct gm_migration *m, struct gm_batch *b)
 {
-	unsigned long i, need = 0, got;
-	unsigned int k = 0;
+	unsigned long i, need = 0, got, k;
 
-	for (i = 0; i < b->mig.npages; i++) {
-		struct page *page = migrate_pfn_to_page(b->src[i]);
-
-		if (!gm_batch_movable(b, i, page)) {
-			m->res->not_moved++;
-			continue;
-		}
-		if (page && is_zone_device_page(page)) {
-			if (gm_page_dev(page) != m->dev)
-				m->res->not_moved++;
-			continue;
-		}
-		need++;
-	}
+	/* @slot first lists the slots to take, then the copies. */
+	for (i = 0; i < b->mig.npages; i++)
+		if (gm_batch_takes(m, b, i))
+			b->slot[need++] = i;
 
 	got = gm_devmem_alloc_pages(m->pm, b->dpages, need);
 	if (got < need) {
 		m->exhausted = true;
 		m->res->not_moved += need - got;
 	}
-
-	for (i = 0; i < b->mig.npages && k < got; i++) {
-		struct page *page = migrate_pfn_to_page(b->src[i]);
-		struct page *dpage = b->dpages[k];
-
-		if (!gm_batch_movable(b, i, page) ||
-		    (page && is_zone_device_page(page)))
-			continue;
-		zone_device_page_init(dpage);
-		gm_batch_add_copy(b, k++, i, page, dpage);
+	for (k = 0; k < got; k++) {
+		i = b->slot[k];
+		zone_device_page_init(b->dpages[k]);
+		gm_batch_add_copy(b, k, i, migrate_pfn_to_page(b->src[i]),
+				  b->dpages[k]);
 	}
-	b->ncopy = k;
-	if (k) {
+	b->ncopy = got;
+	if (got) {
 		b->req_devs[0] = m->dev;
 		b->nreqs = 1;
-		gm_batch_submit(b, 0, GM_COPY_TO_DEV, 0, k);
+		gm_batch_submit(b, 0, GM_COPY_TO_DEV, 0, got);
 	}
 }
 
@@ -240,7 +382,8 @@ static void gm_batch_prepare_to_host(struct gm_migration *m,
 		struct page *page = migrate_pfn_to_page(b->src[i]);
 
 		if (!(b->src[i] & MIGRATE_PFN_MIGRATE)) {
-			if (b->src[i] & MIGRATE_PFN_VALID)
+			if (!(gm_survey_at(m, b->mig.start + (i << PAGE_SHIFT)) &
+			      GM_SURVEY_AT_DEST))
 				m->res->not_moved++;
 			continue;
 		}
@@ -434,7 +577,8 @@ static void gm_batch_finish(struct gm_migration *m, struct gm_batch *b)
 
 /*
  * Migrate [start, end) of @m->as with its mmap lock held for read, batch
- * after batch, keeping one batch copying while the next is set up.
+ * after batch, keeping one batch copying while the next is set up, window
+ * by window of the survey.
  */
 static int gm_migrate_locked(struct gm_migration *m, struct mm_struct *mm,
 			     unsigned long start, unsigned long end)
@@ -450,11 +594,24 @@ static int gm_migrate_locked(struct gm_migration *m, struct mm_struct *mm,
 	if (err)
 		return err;
 
-	for (addr = start; addr < end && !m->exhausted; addr = next) {
+	m->survey.end = start;
+	for (addr = start; addr < end; addr = next) {
 		struct vm_area_struct *vma = vma_lookup(mm, addr);
 
 		next = min3(end, vma->vm_end,
 			    round_down(addr, GM_BATCH_BYTES) + GM_BATCH_BYTES);
+		if (next > m->survey.end) {
+			/* No page may be locked while the survey waits. */
+			if (prev)
+				gm_batch_finish(m, prev);
+			prev = NULL;
+			gm_survey_window(m, addr, end);
+			next = min(next, m->survey.end);
+		}
+		if (m->exhausted || gm_vma_stays(m, vma)) {
+			gm_count_stayed(m, addr, next);
+			continue;
+		}
 		cur = &m->batch[turn];
 		turn ^= 1;
 		err = gm_batch_start(m, cur, vma, addr, next);
@@ -477,6 +634,7 @@ static int gm_migrate(struct gm_as *as, struct gm_dev *dev,
 	struct gm_migration *m;
 	int err;
 
+	might_sleep();
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
 	m = kvzalloc(sizeof(*m), GM_GFP_MAY_FAIL);
@@ -489,6 +647,11 @@ static int gm_migrate(struct gm_as *as, struct gm_dev *dev,
 	m->pm = dev ? dev->physmem : NULL;
 	m->res = res;
 
+	/* Before the mmap lock: the first interval notifier of an mm takes it. */
+	err = mmu_interval_notifier_insert(&m->survey.mni, mm, start, len,
+					   &gm_survey_mni_ops);
+	if (err)
+		goto out_free;
 	gm_host_stock_init(&m->stock);
 	if (!dev)
 		gm_host_stock_refill(&m->stock);
@@ -499,6 +662,8 @@ static int gm_migrate(struct gm_as *as, struct gm_dev *dev,
 		mmap_read_unlock(mm);
 	}
 	gm_host_stock_drain(&m->stock);
+	mmu_interval_notifier_remove(&m->survey.mni);
+out_free:
 	kvfree(m);
 out_mmput:
 	mmput(mm);
@@ -517,7 +682,14 @@ out_mmput:
  * becomes a zeroed device page) moves to @dev, batch by batch through its
  * copy engine.  Pages that cannot move stay valid where they are and are
  * counted in @res->not_moved; when device memory runs out the migration
- * stops there, which is not an error.
+ * stops moving there, which is not an error, and counts the rest.
+ *
+ * Only pages the process maps alone move: a page it still shares
+ * copy-on-write with a parent or child after fork(), or that KSM merged,
+ * stays in host RAM, since moving it would move another process's memory
+ * too; so do the pages of locked (mlock()ed) memory.  Both count as not
+ * moved.  For a range nobody else changes meanwhile, @res->moved,
+ * @res->not_moved and the pages already on @dev add up to the range.
  *
  * Context: process context, may sleep; takes the mmap lock for read.
  * Return: 0 (see @res for partial success), -EINVAL or -EOVERFLOW for a
@@ -561,7 +733,9 @@ EXPORT_SYMBOL_GPL(gm_migrate_to_dev);
  *
  * Every page of the range that lives in the memory of any gmem device,
  * coherent or private, moves to host RAM, copied by the engine of the
- * device that holds it.
+ * device that holds it, whoever else maps it: host RAM is where a CPU
+ * access of any of its processes would bring it anyway.  Pages already in
+ * host RAM count in neither field of @res.
  *
  * Context: process context, may sleep; takes the mmap lock for read.
  * Return: 0 (see @res for partial success), -EINVAL or -EOVERFLOW for a

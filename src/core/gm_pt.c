@@ -12,7 +12,11 @@
  * then abandons because the pages are device pages.  So an unmap resets
  * entries to GMEM_LOC_NONE, and anything else that may have moved pages
  * marks them GM_PT_STALE; readers refresh stale entries from the CPU page
- * table (gm_as_refresh()) when they need the truth.
+ * table (gm_as_refresh()) when they need the truth.  An unmap may also be
+ * the old half of an mremap(), whose new half nobody announces: the pages
+ * gmem placed in device memory are found there again by the refresh, which
+ * reads entries without a record too; that a page was placed in host RAM
+ * is forgotten.
  */
 #include <linux/hmm.h>
 #include <linux/slab.h>
@@ -199,30 +203,44 @@ void gm_pt_read(struct gm_pt *pt, unsigned long start, unsigned long npages,
 	spin_unlock(&pt->lock);
 }
 
-/* Does any entry of the range need gm_as_refresh()? */
-bool gm_pt_has_stale(struct gm_pt *pt, unsigned long start,
-		     unsigned long npages)
+/*
+ * Does any entry of the range need gm_as_refresh(): one marked stale, or
+ * one without a record, which a page moved by mremap() may have?
+ */
+bool gm_pt_needs_refresh(struct gm_pt *pt, unsigned long start,
+			 unsigned long npages)
 {
 	unsigned long addr, end = start + (npages << PAGE_SHIFT);
-	bool stale = false;
+	bool needs = false;
 
 	spin_lock(&pt->lock);
-	for (addr = start; addr < end && !stale; addr += PAGE_SIZE) {
+	for (addr = start; addr < end && !needs; addr += PAGE_SIZE) {
 		struct gm_pt_block *block = xa_load(&pt->blocks, gm_pt_index(addr));
+		u8 loc = block ? block->loc[gm_pt_slot(addr)] : GMEM_LOC_NONE;
 
-		if (!block) {
-			addr = ((gm_pt_index(addr) + 1) << GM_PT_BLOCK_SHIFT) - PAGE_SIZE;
-			continue;
-		}
-		stale = block->loc[gm_pt_slot(addr)] & GM_PT_STALE;
+		needs = loc == GMEM_LOC_NONE || (loc & GM_PT_STALE);
 	}
 	spin_unlock(&pt->lock);
-	return stale;
+	return needs;
+}
+
+/* Did a snapshot of the CPU page table find a gmem device page? */
+bool gm_pt_snapshot_has_dev(unsigned long npages, const unsigned long *hmm_pfns)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++)
+		if ((hmm_pfns[i] & HMM_PFN_VALID) &&
+		    gm_page_dev(hmm_pfn_to_page(hmm_pfns[i])))
+			return true;
+	return false;
 }
 
 /*
- * Replace stale entries by what the CPU page table says, from a snapshot
- * @hmm_pfns of hmm_range_fault() that the caller validated under pt->lock.
+ * Update the entries of a range from a snapshot @hmm_pfns of
+ * hmm_range_fault() that the caller validated under pt->lock: a stale
+ * entry becomes what the CPU maps; an entry without a record learns of a
+ * gmem device page the CPU maps there (see gm_as_refresh()).
  */
 void gm_pt_refresh_locked(struct gm_pt *pt, unsigned long start,
 			  unsigned long npages, const unsigned long *hmm_pfns)
@@ -234,15 +252,19 @@ void gm_pt_refresh_locked(struct gm_pt *pt, unsigned long start,
 		unsigned long addr = start + (i << PAGE_SHIFT);
 		struct gm_pt_block *block = xa_load(&pt->blocks, gm_pt_index(addr));
 		u8 *loc = block ? &block->loc[gm_pt_slot(addr)] : NULL;
-		struct gm_dev *dev;
+		struct gm_dev *dev = NULL;
 
-		if (!loc || !(*loc & GM_PT_STALE))
+		if (hmm_pfns[i] & HMM_PFN_VALID)
+			dev = gm_page_dev(hmm_pfn_to_page(hmm_pfns[i]));
+		if (!loc)
 			continue;
-		if (!(hmm_pfns[i] & HMM_PFN_VALID)) {
-			*loc = GMEM_LOC_NONE;
-			continue;
+		if (*loc & GM_PT_STALE) {
+			if (!(hmm_pfns[i] & HMM_PFN_VALID))
+				*loc = GMEM_LOC_NONE;
+			else
+				*loc = dev ? GMEM_LOC_DEV(dev->id) : GMEM_LOC_HOST;
+		} else if (*loc == GMEM_LOC_NONE && dev) {
+			*loc = GMEM_LOC_DEV(dev->id);
 		}
-		dev = gm_page_dev(hmm_pfn_to_page(hmm_pfns[i]));
-		*loc = dev ? GMEM_LOC_DEV(dev->id) : GMEM_LOC_HOST;
 	}
 }

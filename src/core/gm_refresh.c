@@ -9,7 +9,6 @@
  * result is used.  This is how lib/test_hmm.c snapshots a range, too.
  */
 #include <linux/hmm.h>
-#include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
@@ -85,24 +84,30 @@ static int gm_snapshot_read(struct gm_snapshot *snap, struct mm_struct *mm,
 }
 
 /**
- * gm_as_refresh() - check stale entries of a range against the CPU
+ * gm_as_refresh() - check a range's entries against the CPU page table
  * @as: the address space
  * @start: page-aligned start
  * @npages: pages in the range
  *
+ * Stale entries take what the CPU page table maps now.  Entries without a
+ * record (GMEM_LOC_NONE) take the device of a gmem device page found there:
+ * mremap() moves pages without telling where to (the notifier only sees
+ * the old range go), and a page table of the CPU is the only place that
+ * knows where device pages went.
+ *
  * Context: process context, may sleep; takes the mmap lock for read.
- * Return: 0, -ENOMEM, or -EBUSY if the range kept being invalidated for
- * HMM_RANGE_DEFAULT_TIMEOUT.  An exited process has nothing to refresh.
+ * Return: 0, -ENOMEM, or -EBUSY if the range kept being invalidated (see
+ * struct gm_retry).  An exited process has nothing to refresh.
  */
 int gm_as_refresh(struct gm_as *as, unsigned long start, unsigned long npages)
 {
-	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	unsigned long end = start + (npages << PAGE_SHIFT), seq, *pfns;
 	struct mm_struct *mm = gm_as_mm(as);
 	struct gm_snapshot snap = { .pt = &as->pt };
+	struct gm_retry retry;
 	int err;
 
-	if (!gm_pt_has_stale(&as->pt, start, npages) || !mmget_not_zero(mm))
+	if (!gm_pt_needs_refresh(&as->pt, start, npages) || !mmget_not_zero(mm))
 		return 0;
 
 	err = -ENOMEM;
@@ -114,28 +119,30 @@ int gm_as_refresh(struct gm_as *as, unsigned long start, unsigned long npages)
 	if (err)
 		goto out_free;
 
+	gm_retry_init(&retry);
 	for (;;) {
-		if (time_after(jiffies, timeout)) {
-			err = -EBUSY;
-			break;
-		}
 		seq = mmu_interval_read_begin(&snap.mni);
 		mmap_read_lock(mm);
 		err = gm_snapshot_read(&snap, mm, seq, start, end, pfns);
 		mmap_read_unlock(mm);
-		if (err == -EBUSY)
-			continue;
-		if (err)
-			break;
-
-		spin_lock(&as->pt.lock);
-		if (mmu_interval_read_retry(&snap.mni, seq)) {
+		/* Device pages where the table has no block yet need one. */
+		if (!err && gm_pt_snapshot_has_dev(npages, pfns))
+			err = gm_pt_prepare(&as->pt, start, end);
+		if (!err) {
+			spin_lock(&as->pt.lock);
+			if (!mmu_interval_read_retry(&snap.mni, seq)) {
+				gm_pt_refresh_locked(&as->pt, start, npages, pfns);
+				spin_unlock(&as->pt.lock);
+				break;
+			}
 			spin_unlock(&as->pt.lock);
-			continue;
+		} else if (err != -EBUSY) {
+			break;
 		}
-		gm_pt_refresh_locked(&as->pt, start, npages, pfns);
-		spin_unlock(&as->pt.lock);
-		break;
+		if (!gm_retry_again(&retry)) {
+			err = -EBUSY;
+			break;
+		}
 	}
 	mmu_interval_notifier_remove(&snap.mni);
 out_free:

@@ -14,17 +14,32 @@
  * The ABI (struct hmm_dmirror_cmd, the HMM_DMIRROR_* numbers and snapshot
  * codes) is the kernel's; its definitions are repeated here because
  * test_hmm_uapi.h is not an exported header.  Errors, as test_hmm's where
- * it has them (tests/gmem_badinput_test.c checks each):
- *   -EINVAL   npages zero or above GMEM_DMIRROR_MAX_PAGES, addr unaligned,
- *             the range wraps or leaves the user address space; for the
- *             migrations also a page not mapped or not readable
- *   -EFAULT   READ/WRITE of a page the process has not mapped, bad ptr
- *   -EPERM    WRITE to memory the process may not write; CHECK_EXCLUSIVE
- *             while the device still holds a page exclusively
- *   -ENOENT   MIGRATE_TO_DEV: a page did not end up in this device
- *   -EOPNOTSUPP  EXCLUSIVE on a kernel without device-exclusive entries
+ * it has them (tests/gmem_badinput_test.c checks them).  Every command:
+ *   -ENOTTY   a command this file does not know, including a known number
+ *             with another argument size; the argument is not read
  *   -EACCES   the caller is not the process that opened the file
- *   -ENOTTY   an unknown command
+ *   -EFAULT   the argument, or the buffer at cmd.ptr, is bad
+ *   -EINVAL   npages zero or above GMEM_DMIRROR_MAX_PAGES, addr unaligned,
+ *             the range wraps or leaves the user address space
+ *   -ENOMEM
+ * and by command:
+ *   READ, WRITE       -EFAULT a page the process has not mapped; -EPERM a
+ *                     WRITE to memory the process may not write; -EBUSY
+ *                     the range kept being invalidated (see struct
+ *                     gm_retry); -ESRCH the process exited
+ *   MIGRATE_TO_DEV    -EINVAL a page not mapped or not readable; -ENOENT a
+ *                     page did not end up in this device (shared, locked,
+ *                     busy, memory full); -EBUSY the read-back kept
+ *                     changing; -EINTR
+ *   MIGRATE_TO_SYS    -EINVAL a page not mapped or not readable;
+ *                     -EOPNOTSUPP a shared, hugetlb or special mapping;
+ *                     -EINTR
+ *   SNAPSHOT          -EFAULT a page not mapped; -EBUSY it kept changing
+ *   EXCLUSIVE         -EOPNOTSUPP on a kernel without device-exclusive
+ *                     entries; -EBUSY a page could not be made exclusive;
+ *                     -EFAULT, -EPERM as READ and WRITE
+ *   CHECK_EXCLUSIVE   -EPERM the device still holds a page exclusively
+ *   RELEASE           -ENODEV the device has no memory
  */
 #include <linux/hmm.h>
 #include <linux/memremap.h>
@@ -337,6 +352,28 @@ static int gmem_dmirror_check_exclusive(struct gmem_dmirror *dm,
 	       -EPERM : 0;
 }
 
+/*
+ * The commands, each with the size of its argument encoded in it: anything
+ * else, a known number with another size included, is not ours (-ENOTTY),
+ * whatever its argument points to.
+ */
+static bool gmem_dmirror_known(unsigned int command)
+{
+	switch (command) {
+	case HMM_DMIRROR_READ:
+	case HMM_DMIRROR_WRITE:
+	case HMM_DMIRROR_MIGRATE_TO_DEV:
+	case HMM_DMIRROR_MIGRATE_TO_SYS:
+	case HMM_DMIRROR_SNAPSHOT:
+	case HMM_DMIRROR_EXCLUSIVE:
+	case HMM_DMIRROR_CHECK_EXCLUSIVE:
+	case HMM_DMIRROR_RELEASE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Commands that move data between the user's buffer and the device. */
 static bool gmem_dmirror_has_data(unsigned int command)
 {
@@ -379,7 +416,7 @@ static long gmem_dmirror_ioctl(struct file *file, unsigned int command,
 	size_t size;
 	int err;
 
-	if (_IOC_TYPE(command) != 'H')
+	if (!gmem_dmirror_known(command))
 		return -ENOTTY;
 	if (!gm_as_is_current(gm_ctx_as(dm->ctx)))
 		return -EACCES;

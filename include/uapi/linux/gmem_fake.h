@@ -7,29 +7,53 @@
  * zero (-EINVAL otherwise).  A command whose encoded size does not match the
  * struct below is unknown (-ENOTTY).
  *
- * Errors shared by the commands that take a virtual range (addr, length):
- *   -EINVAL      addr or length not page aligned, length zero, reserved
- *                field or flag set
- *   -EOVERFLOW   addr + length wraps or ends above the user address space
- *   -EFAULT      part of the range is not mapped, or a user pointer is bad
- *   -EOPNOTSUPP  part of the range is a shared, hugetlb or special mapping
- *                (MAP_SHARED, hugetlbfs, VM_IO/VM_PFNMAP); in a private
- *                file mapping only its copied-on-write pages move
- *   -ENOSPC      the range is larger than the whole device memory
- *   -ENODEV      dest names a device that does not exist
- *   -ENXIO       dest names a device that this process has not attached
- *   -ENOTCONN    the fd has not attached an address space (ATTACH first)
- *   -EACCES      the caller's mm is not the one attached through this fd
- *                (fd inherited over fork or passed over a socket)
- *   -ESRCH       the attached process has exited
+ * Errors, by command.  Every command that uses the attachment also fails
+ * with -ENOTCONN if the fd has not attached an address space (ATTACH first)
+ * and -EACCES if the caller's mm is not the one attached through this fd
+ * (fd inherited over fork or passed over a socket); every command fails
+ * with -EFAULT if its argument pointer is bad, and with -ENOTTY if unknown.
  *
- * Device loads and stores (DEV_READ, DEV_WRITE) go through the device's MMU
- * and TLB; a miss is a device fault that gmem resolves (gm_dev_fault()):
- *   -EINVAL      length zero or above GMEM_FAKE_ACCESS_MAX, flags set
- *   -EFAULT      part of the range is not mapped in the process, or buf
- *                is bad
- *   -EPERM       a store to memory the process may not write
- *   -EBUSY       the range kept being invalidated under the access
+ * INFO      nothing else.
+ * ATTACH    -EBUSY this fd, or another fd of the same device, already
+ *           attached the process; -ENODEV the device is going away;
+ *           -ESRCH the process is exiting; -ENOMEM.
+ * DETACH    nothing else.
+ * MIGRATE   -EINVAL addr or length not page aligned, length zero, flags
+ *           set; -EOVERFLOW addr + length wraps or ends above the user
+ *           address space; -EFAULT part of the range is not mapped;
+ *           -EOPNOTSUPP part of the range is a shared, hugetlb, DAX or
+ *           special mapping (MAP_SHARED, hugetlbfs, VM_IO, VM_PFNMAP,
+ *           VM_MIXEDMAP, VM_DONTEXPAND such as the vDSO), refused before
+ *           any page moves; -ENOSPC the range is larger than the whole
+ *           device memory; -ENODEV dest names no device; -ENXIO dest names
+ *           a device this process has not attached; -ESRCH the process
+ *           exited; -EINTR a fatal signal; -ENOMEM.  Pages that cannot
+ *           move are not an error: see struct gmem_fake_migrate.
+ * QUERY     -EINVAL npages zero or above GMEM_FAKE_QUERY_MAX, addr not
+ *           page aligned; -EOVERFLOW the range wraps or leaves the user
+ *           address space; -EFAULT locs is bad; -EBUSY the range kept
+ *           changing while gmem checked it against the CPU page table;
+ *           -ENOMEM.
+ * DEV_READ, DEV_WRITE  (device loads and stores, through the device's MMU
+ *           and TLB; a miss is a device fault that gmem resolves with
+ *           gm_dev_fault())
+ *           -EINVAL length zero or above GMEM_FAKE_ACCESS_MAX, flags set;
+ *           -EFAULT part of the range is not mapped in the process, or buf
+ *           is bad; -EPERM a store to memory the process may not write;
+ *           -EBUSY the range kept being invalidated under the access (by
+ *           other threads, on every one of many attempts); -ESRCH the
+ *           process exited; -ENOMEM.
+ * MMU_STATS nothing else.
+ * UNMAP     -EINVAL bad nr, flags set, a range unaligned or empty;
+ *           -EOVERFLOW a range wraps or leaves the user address space;
+ *           -EFAULT ranges is bad; -ENOMEM.
+ *
+ * Which pages a migration moves: into device memory, only pages that the
+ * process maps alone.  A page it shares copy-on-write with a parent or
+ * child after fork(), or that KSM merged with another, stays in host RAM
+ * (moving it would move another process's memory); so does locked memory
+ * (mlock(), MAP_LOCKED), as mlock asks.  Back to host RAM, every device
+ * page of the range moves, shared or not.
  */
 #ifndef _UAPI_LINUX_GMEM_FAKE_H
 #define _UAPI_LINUX_GMEM_FAKE_H
@@ -85,10 +109,13 @@ struct gmem_fake_info {
  * @flags: must be zero
  * @moved: out: pages that moved to @dest
  * @not_moved: out: pages of the range that stayed where they were (busy,
- *	pinned, on another device, device memory exhausted); their data is
- *	intact and readable where it was
+ *	pinned, on another device, shared with another process, locked, in a
+ *	huge page the kernel cannot split, or device memory exhausted); their
+ *	data is intact and readable where it was
  *
- * Pages already at @dest count in neither field.  A partial move is not an
+ * Pages already at @dest count in neither field: for a range nobody else
+ * changes meanwhile, @moved, @not_moved and the pages already at @dest add
+ * up to the whole range, however the call ended.  A partial move is not an
  * error: the call returns 0 and @not_moved says how much stayed.
  */
 struct gmem_fake_migrate {
