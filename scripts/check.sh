@@ -1,25 +1,26 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The project's test command: builds gmem for the stock Debian 6.1 and 6.12
-# kernels and a debug 6.12 kernel, runs the static checks (checkpatch,
-# sparse, W=1, kernel-doc, DKMS, shellcheck) and the tests in a QEMU guest of each
-# kernel. Every check counts as one test; the last line printed is
+# The project's test command: builds gmem for the stock Debian 12 6.1 and
+# 6.12 kernels, a debug 6.12 kernel and Debian 13's newest backports kernel
+# (7.x, built in a Debian 13 root), runs the static checks (checkpatch,
+# sparse, W=1, kernel-doc, DKMS, shellcheck) and the tests in a QEMU guest of
+# each kernel. Every check counts as one test; the last line printed is
 # "N passed, N failed" and the exit status is non-zero iff something failed.
 #
-# usage: scripts/check.sh [--kernels 6.1,6.12,debug] [--no-static] [--quick]
-#   --kernels    the kernels to build for and boot (default: all three)
+# usage: scripts/check.sh [--kernels 6.1,6.12,debug,7.x] [--no-static] [--quick]
+#   --kernels    the kernels to build for and boot (default: all four)
 #   --no-static  skip checkpatch, sparse, W=1, kernel-doc, DKMS and shellcheck
 #   --quick      run the VM tests under THP=always only
 #
-# Logs go to build/check/; the debug kernel is cached under
-# ${GMEM_CACHE:-/var/cache/gmem}.
+# Logs go to build/check/; the debug kernel and the Debian 13 root are
+# cached under ${GMEM_CACHE:-/var/cache/gmem}.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-kernels=6.1,6.12,debug
+kernels=6.1,6.12,debug,7.x
 static=1
 # Both THP modes on every kernel: the whole check stays well under 25 min.
 thp=always,madvise
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
 done
 want() { [[ ",$kernels," == *",$1,"* ]]; }
 for k in ${kernels//,/ }; do
-	case $k in 6.1 | 6.12 | debug) ;; *) echo "check: unknown kernel '$k'" >&2; exit 2 ;; esac
+	case $k in 6.1 | 6.12 | debug | 7.x) ;; *) echo "check: unknown kernel '$k'" >&2; exit 2 ;; esac
 done
 
 logs=$top/build/check
@@ -140,6 +141,27 @@ if want debug; then
 	fi
 fi
 
+# The newest stock kernel: Debian 13's backports 7.x, whose headers need
+# Debian 13's gcc and kbuild tools, so everything for it is built in a
+# Debian 13 root; its hmm-tests come from its own source package there.
+d13='' rel7=''
+if want 7.x; then
+	if step 7.x "Debian 13 root for the newest 7.x kernel" debian13-root scripts/debian13-root.sh; then
+		d13=$(tail -n 1 "$logs/debian13-root.log")
+		rel7=$(cat "$d13/release")
+		say "     $(grep -E 'debian13 root: (built|cached)' "$logs/debian13-root.log")"
+		if step 7.x "build modules for $rel7 (W=1)" "build-$rel7" \
+			scripts/debian13-run.sh "$d13" make KDIR="/usr/src/linux-headers-$rel7" W=1; then
+			[ -z "$static" ] || clean_build 7.x "no W=1 warnings on $rel7" "build-$rel7"
+		else
+			d13=''
+		fi
+		series7=$(cut -d. -f1,2 <<<"$rel7")
+		step 7.x "build hmm-tests of linux-source-$series7" hmm-tests-7 \
+			scripts/debian13-run.sh "$d13" make -C tests "hmm-tests-$series7" CC=gcc-14 || true
+	fi
+fi
+
 # --- static checks -----------------------------------------------------------
 if [ -n "$static" ]; then
 	say "== static checks"
@@ -203,6 +225,18 @@ if [ -n "$static" ]; then
 			step all "dkms remove --all" dkms-remove dkms remove -m "$name" -v "$ver" --all || true
 		fi
 		dkms_clean
+		# The same inside the Debian 13 root, for its kernel.
+		if [ -n "$d13" ]; then
+			rm -rf "$d13/root/usr/src/$name-$ver" "$d13/root/var/lib/dkms/$name"
+			mkdir -p "$d13/root/usr/src/$name-$ver"
+			tar -C "$top" --exclude=./.git --exclude=./build -cf - . | tar -C "$d13/root/usr/src/$name-$ver" -xf -
+			step 7.x "dkms add, build, install and remove on $rel7" dkms-7 \
+				scripts/debian13-run.sh "$d13" sh -c "dkms add -m $name -v $ver &&
+					dkms build -m $name -v $ver -k $rel7 &&
+					dkms install -m $name -v $ver -k $rel7 &&
+					dkms remove -m $name -v $ver --all" || true
+			rm -rf "$d13/root/usr/src/$name-$ver" "$d13/root/var/lib/dkms/$name"
+		fi
 	else
 		record all FAIL "dkms.conf present"
 	fi
@@ -241,6 +275,14 @@ for k in "$k61" "$k612"; do
 		vm "$(label "$k")" "$k" "build/$k" "/boot/vmlinuz-$k" --kernel-modules-dir "/lib/modules/$k"
 	fi
 done
+if want 7.x; then
+	if [ -n "$d13" ]; then
+		vm 7.x "$rel7" "build/$rel7" "$d13/vmlinuz" \
+			--kernel-modules-dir "$d13/modules/lib/modules/$rel7"
+	else
+		record 7.x FAIL "VM run (no modules for the 7.x kernel)"
+	fi
+fi
 if want debug; then
 	if [ -n "$dtree" ]; then
 		# KASAN, lockdep and kmemleak make the debug guest several times slower.
@@ -254,7 +296,7 @@ fi
 # --- report ----------------------------------------------------------------
 say ""
 say "$(printf '%-6s %7s %7s %8s %13s %8s' kernel passed failed skipped boot-to-init vm-time)"
-for g in all 6.1 6.12 debug; do
+for g in all 6.1 6.12 7.x debug; do
 	grep -q "^[A-Z]* \[$g\]" "$results" || continue
 	p=$(grep -c "^PASS \[$g\]" "$results" || true)
 	f=$(grep -c "^FAIL \[$g\]" "$results" || true)

@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install (as root, Debian 12) everything gmem's build, tests and VM runs
-# need: both Debian kernels with headers, the 6.12 source for the debug
-# kernel, QEMU, busybox, DKMS and the lint tools. Idempotent; returns at once
-# when everything is already there.
+# need: both Debian 12 kernels with headers, the 6.12 source for the debug
+# kernel, QEMU, busybox, DKMS, the lint tools, and mmdebstrap for the Debian
+# 13 root of the 7.x lane (scripts/debian13-root.sh). Idempotent; returns at
+# once when everything is already there.
 set -eu
 
 tools="build-essential bc bison flex libelf-dev libssl-dev cpio kmod perl
 	xz-utils zstd gzip openssl dkms sparse shellcheck qemu-system-x86 busybox-static
+	mmdebstrap
 	linux-source-6.12 linux-image-amd64 linux-headers-amd64"
 
 installed() {

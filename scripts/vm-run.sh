@@ -25,7 +25,8 @@
 # Serial ports: ttyS0 -> OUT/console.log, ttyS1 -> OUT/tap.log (tests),
 # ttyS2 -> OUT/dmesg.log. OUT/summary gets "passed N failed N skipped N",
 # one "FAIL <name>" line per failure and "boot_to_init_s S"; OUT/results
-# has every PASS/FAIL/SKIP. The exit status is 1 if anything failed.
+# has every PASS/FAIL/SKIP, OUT/times the seconds each test binary took
+# ("<thp> <binary> <s>"). The exit status is 1 if anything failed.
 set -euo pipefail
 
 usage() {
@@ -141,7 +142,7 @@ fi
 	printf 'THP_MODES=%q\n' "${thp[*]}"
 	printf 'TEST_TIMEOUT=%q\n' "$test_timeout"
 	printf 'SKIP_TESTS=%q\n' "${skip[*]}"
-	printf 'GMEM_FAKE_PARAMS=%q\n' "num_devices=2 devmem_base=0x100000000,0x110000000 devmem_size=0x10000000,0x10000000 dmirror=1 dmirror_coherent_base=0x120000000,0x130000000 dmirror_coherent_size=0x10000000"
+	printf 'GMEM_FAKE_PARAMS=%q\n' "num_devices=2 devmem_base=0x100000000,0x110000000 devmem_size=0x10000000,0x10000000 dmirror=1 dmirror_coherent_base=0x120000000,0x130000000 dmirror_coherent_size=0x10000000 dmirror_private_size=0x20000000"
 } >"$root/etc/gmem-vm.conf"
 if [ -n "$cmd" ]; then
 	printf '%s\n' "$cmd" >"$root/etc/gmem-cmd.sh"
@@ -150,7 +151,8 @@ fi
 cat >"$root/init" <<'EOF'
 #!/bin/busybox sh
 # gmem test VM init, written by scripts/vm-run.sh. Protocol on ttyS1:
-#   # RUN <thp> <binary> ... TAP ... # EXIT <thp> <binary> <status>
+#   # RUN <thp> <binary> ... TAP ... # TIME <thp> <binary> <seconds>
+#   # EXIT <thp> <binary> <status>
 #   # CHECK ok|not ok <name>, # KMEMLEAK BEGIN/END, # GMEM END
 /bin/busybox --install -s
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
@@ -200,12 +202,15 @@ for mode in $THP_MODES; do
 		case " $SKIP_TESTS " in *" $n "*) continue ;; esac
 		echo "gmem-init: $mode $n"
 		echo "# RUN $mode $n" >&3
+		t0=$(date +%s)
 		if [ "$t" = /etc/gmem-cmd.sh ]; then
 			sh "$t" </dev/null >&3 2>&3
 		else
 			timeout -k 10 "$TEST_TIMEOUT" "$t" </dev/null >&3 2>&3
 		fi
-		echo "# EXIT $mode $n $?" >&3
+		rc=$?
+		echo "# TIME $mode $n $(($(date +%s) - t0))" >&3
+		echo "# EXIT $mode $n $rc" >&3
 	done
 	[ ! -f /etc/gmem-cmd.sh ] || break
 done
@@ -373,6 +378,7 @@ else
 	echo "PASS kernel log free of oops/warnings/lockdep/KASAN reports" >>"$res"
 fi
 
+tr -d '\r' <"$out/tap.log" | sed -n 's/^# TIME //p' >"$out/times"
 passed=$(grep -c '^PASS' "$res" || true)
 failed=$(grep -c '^FAIL' "$res" || true)
 skipped=$(grep -c '^SKIP' "$res" || true)

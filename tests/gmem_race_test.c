@@ -23,7 +23,7 @@
  * the CPU page table and its mapping lock, so that the two meet there far
  * more often than by chance.
  *
- *   GMEM_RACE_SECONDS   seconds per variant (default 20)
+ *   GMEM_RACE_SECONDS   seconds per variant (default 10)
  *   GMEM_RACE_DELAY_US  both delays (default 500; 0: none)
  */
 #include <pthread.h>
@@ -354,7 +354,7 @@ FIXTURE_TEARDOWN(race)
 TEST_F_TIMEOUT(race, migrations_unlocked, RACE_TIMEOUT)
 {
 	const char *secs = getenv("GMEM_RACE_SECONDS");
-	uint64_t duration = (secs ? strtoull(secs, NULL, 10) : 20) * 1000000000ULL;
+	uint64_t duration = (secs ? strtoull(secs, NULL, 10) : 10) * 1000000000ULL;
 	struct race *r = self->r;
 	struct gmem_fake_migrate m;
 	struct gmem_fake_info info;

@@ -8,7 +8,7 @@
  * each byte must be; every device load and every CPU check compares whole
  * pages against it.  At the end no device page may be in use.
  *
- *   GMEM_SOAK_SECONDS  how long (default 60)
+ *   GMEM_SOAK_SECONDS  how long (default 30)
  *   GMEM_SOAK_SEED     the seed (default: from the clock); printed, so that
  *                      a failing run can be repeated
  */
@@ -359,7 +359,7 @@ FIXTURE_TEARDOWN(soak)
 TEST_F_TIMEOUT(soak, random_ops, SOAK_TIMEOUT)
 {
 	const char *secs = getenv("GMEM_SOAK_SECONDS"), *seed_env = getenv("GMEM_SOAK_SEED");
-	uint64_t duration = (secs ? strtoull(secs, NULL, 10) : 60) * 1000000000ULL;
+	uint64_t duration = (secs ? strtoull(secs, NULL, 10) : 30) * 1000000000ULL;
 	unsigned int seed = seed_env ? strtoul(seed_env, NULL, 10) : (unsigned int)gm_now_ns();
 	uint64_t end = gm_now_ns() + duration, total_ops = 0;
 	struct soak_stats sum = { 0 }, st;

@@ -2,36 +2,40 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Run the kernel's HMM selftest, hmm-tests (built by tests/Makefile from
-# linux-source-6.12 into bin/ beside this script), against the
-# /dev/hmm_dmirror0..3 devices of gmem_fake.ko dmirror=1, and report
-# kselftest TAP. Installed as build/tests/hmm_tests; the VM runs it with no
-# arguments under busybox sh.
+# linux-source-6.12, or from the kernel's own series where its lane built
+# one, into bin/ beside this script), against the /dev/hmm_dmirror0..3
+# devices of gmem_fake.ko dmirror=1, and report kselftest TAP. Installed as
+# build/tests/hmm_tests; the VM runs it with no arguments under busybox sh.
 #
 # Devices 0-1 are device-private, 2-3 device-coherent. Device-private
-# memory needs CONFIG_DEVICE_PRIVATE, which Debian's kernels do not set;
+# memory needs CONFIG_DEVICE_PRIVATE, which Debian 12's kernels do not set;
 # gmem_fake reports whether it has it in
 # /sys/module/gmem_fake/parameters/dmirror_private:
-#   Y  hmm-tests runs whole; its output and exit status are passed through.
-#   N  only the device-coherent variants run. Their exclusive-access tests
-#      need make_device_exclusive_range(), which such kernels do not export
-#      (gmem_fake then fails HMM_DMIRROR_EXCLUSIVE with EOPNOTSUPP): those
-#      run separately as expected failures, reported as skips, and an
-#      unexpected pass as a failure.
+#   Y  every variant runs.
+#   N  only the device-coherent variants run.
+# Tests that cannot pass here run as expected failures (reported as skips
+# saying why; an unexpected pass is a failure):
+#   - without device-private memory, the exclusive-access tests: their
+#     make_device_exclusive() is built with CONFIG_DEVICE_PRIVATE only
+#     (gmem_fake fails HMM_DMIRROR_EXCLUSIVE with EOPNOTSUPP);
+#   - migrate_anon_huge_fault in the private variant (7.x hmm-tests), which
+#     wants the huge page mapped by one device-private PMD: gmem keeps
+#     device memory in 4 KiB pages.
 # Without /dev/hmm_dmirror0 everything is skipped (exit status 4).
 #
 # Environment:
 #   HMM_TESTS_PRIVATE=Y|N  overrides the sysfs file, e.g. to drive the
 #                          wrapper with the kernel's own lib/test_hmm.ko
-#   HMM_TESTS_BIN=PATH     the hmm-tests binary (default: bin/hmm-tests
-#                          beside this script)
+#                          (then no gmem expected failures apply)
+#   HMM_TESTS_BIN=PATH     the hmm-tests binary
 #
 # Exit status: 0 passed, 1 failed, 4 nothing to test (kselftest's skip).
 
 param=/sys/module/gmem_fake/parameters/dmirror_private
-bin=${HMM_TESTS_BIN:-$(dirname "$0")/bin/hmm-tests}
-
-# Tests that need make_device_exclusive_range() (fixture hmm).
-exclusive="exclusive exclusive_mprotect exclusive_cow"
+series=$(uname -r | sed 's/^\([0-9]*\.[0-9]*\).*/\1/')
+bin=$(dirname "$0")/bin/hmm-tests
+[ ! -x "$bin-$series" ] || bin=$bin-$series
+bin=${HMM_TESTS_BIN:-$bin}
 
 # A whole-run verdict in kselftest form, for when hmm-tests cannot run.
 broken() {
@@ -46,9 +50,11 @@ if [ ! -e /dev/hmm_dmirror0 ]; then
 fi
 [ -x "$bin" ] || broken "$bin is missing or not executable"
 
+gmem=1
 if [ -n "${HMM_TESTS_PRIVATE:-}" ]; then
 	private=$HMM_TESTS_PRIVATE
 	from="HMM_TESTS_PRIVATE"
+	gmem=''
 elif [ -r "$param" ]; then
 	private=$(cat "$param")
 	from=$param
@@ -57,6 +63,7 @@ else
 	# which only builds with CONFIG_DEVICE_PRIVATE.
 	private=Y
 	from="no gmem_fake dmirror_private parameter, so another dmirror driver"
+	gmem=''
 fi
 
 # anon_write_hugetlbfs and compound need free huge pages, and the guest
@@ -66,47 +73,93 @@ if [ -w "$hugepages" ] && [ "$(cat "$hugepages")" -lt 8 ]; then
 	echo 8 >"$hugepages"
 fi
 
+# The variants that run, and the expected failures among them: lines of
+# "fixture.variant.test reason".
+# hmm-tests -l prints a table per fixture: its variants and its tests, in
+# columns of 20 and 25 characters; every variant runs every test.
+tests=$("$bin" -l 2>&1 | awk '
+	function flush(i, j) {
+		for (i = 1; i <= nv; i++)
+			for (j = 1; j <= nt; j++)
+				print f "." v[i] "." t[j]
+		nv = nt = 0
+	}
+	/^#/ { next }
+	/^---/ { flush(); next }
+	{
+		name = substr($0, 1, 20); gsub(/ /, "", name)
+		var = substr($0, 22, 25); gsub(/ /, "", var)
+		test = substr($0, 48); gsub(/ /, "", test)
+		if (name != "") f = name
+		if (var != "") v[++nv] = var
+		if (test != "") t[++nt] = test
+	}
+	END { flush() }')
+has() { printf '%s\n' "$tests" | grep -qx "$1"; }
+xfail=''
+expect() {
+	! has "$1" || xfail="$xfail$1 $2
+"
+}
 case $private in
 Y)
 	echo "# hmm_tests: device-private memory available ($from): every variant"
-	# One stream, as in the other mode: hmm-tests reports some errors on stderr.
-	exec "$bin" 2>&1
+	sel=''
+	[ -z "$gmem" ] || expect hmm.hmm_device_private.migrate_anon_huge_fault \
+		"gmem maps device-private memory in 4 KiB pages, not by one PMD"
 	;;
-N) ;;
+N)
+	echo "# hmm_tests: no device-private memory ($from): coherent variants only"
+	sel='-v hmm_device_coherent -v hmm2_device_coherent'
+	for t in exclusive exclusive_mprotect exclusive_cow; do
+		expect "hmm.hmm_device_coherent.$t" \
+			"make_device_exclusive() is not built without CONFIG_DEVICE_PRIVATE"
+	done
+	;;
 *) broken "dmirror_private is '$private' ($from), not Y or N" ;;
 esac
 
-# The harness's filters are tried in command-line order and the first one
-# that names a test decides: the -T exclusions must come before the -v
-# inclusions, or the coherent variants' exclusive tests would run too.
-run1='' run2=''
-for t in $exclusive; do
-	run1="$run1-T $t "
-	run2="$run2-r hmm.hmm_device_coherent.$t "
+# The harness tries its filters in command-line order and the first one
+# that names a test decides: the -T exclusions of run 1 come before the -v
+# inclusions.  -T excludes a test in every variant, so run 2 includes back,
+# one by one, every variant of those tests that this run selects.
+run1='' run2='' nrun2=0
+for name in $(printf '%s' "$xfail" | cut -d' ' -f1 | sed 's/.*\.//' | sort -u); do
+	run1="$run1-T $name "
+	for full in $(printf '%s\n' "$tests" | grep "\.$name\$"); do
+		v=$(echo "$full" | cut -d. -f2)
+		[ -z "$sel" ] || case " $sel " in *" $v "*) ;; *) continue ;; esac
+		run2="$run2-r $full "
+		nrun2=$((nrun2 + 1))
+	done
 done
-run1="$run1-v hmm_device_coherent -v hmm2_device_coherent"
-run2=${run2% }
+run1="$run1$sel"
 
 echo "TAP version 13"
-echo "# hmm_tests: no device-private memory ($from): coherent variants only"
 # Both runs feed one awk, which renumbers their results into one TAP
-# stream, translates the second run, and judges. A marker line after each
-# run carries its exit status, which a pipeline would otherwise lose.
+# stream, judges the second run against the expected failures, and gives
+# the verdict. A marker line after each run carries its exit status, which
+# a pipeline would otherwise lose.
 {
 	echo "@@hmm_tests run 1 $bin $run1"
 	# shellcheck disable=SC2086 # one word per option or test name
 	"$bin" $run1 2>&1 </dev/null
 	echo "@@hmm_tests exit 1 $?"
-	echo "@@hmm_tests run 2 $bin $run2"
-	# shellcheck disable=SC2086 # one word per option or test name
-	"$bin" $run2 2>&1 </dev/null
-	echo "@@hmm_tests exit 2 $?"
-} | awk -v nexcl="$(echo "$exclusive" | wc -w)" '
+	if [ -n "$run2" ]; then
+		echo "@@hmm_tests run 2 $bin $run2"
+		# shellcheck disable=SC2086
+		"$bin" $run2 2>&1 </dev/null
+		echo "@@hmm_tests exit 2 $?"
+	fi
+	printf '%s' "$xfail" | sed 's/^/@@hmm_tests xfail /'
+} | awk -v nrun2="$nrun2" -v private="$private" '
 	function emit(line) { print line; fflush() }
 	function result(ok, rest) { n++; emit((ok ? "ok " : "not ok ") n " " rest) }
 	BEGIN {
-		result(1, "hmm_device_private and hmm2_device_private variants # SKIP kernel has no CONFIG_DEVICE_PRIVATE")
-		skip++
+		if (private != "Y") {
+			result(1, "hmm_device_private and hmm2_device_private variants # SKIP kernel has no CONFIG_DEVICE_PRIVATE")
+			skip++
+		}
 	}
 	/^@@hmm_tests run / {
 		run = $3; got = failed = 0
@@ -122,19 +175,23 @@ echo "# hmm_tests: no device-private memory ($from): coherent variants only"
 			fail++
 		}
 		if (run == 1 && !got) {
-			result(0, "hmm-tests run 1: no test matched the coherent variants")
+			result(0, "hmm-tests run 1: no test ran")
 			fail++
 		}
-		# Run 2 fails on purpose: 1 is its normal status.
 		if (run == 2 && status != 0 && status != 1) {
 			result(0, "hmm-tests run 2: exit status " status)
 			fail++
 		}
-		if (run == 2 && got != nexcl) {
-			result(0, "hmm-tests run 2: " got " of " nexcl " exclusive tests reported")
+		if (run == 2 && got != nrun2) {
+			result(0, "hmm-tests run 2: " got " of " nrun2 " tests reported")
 			fail++
 		}
 		run = 0
+		next
+	}
+	/^@@hmm_tests xfail / {
+		why[$3] = $0
+		sub(/^@@hmm_tests xfail [^ ]+ /, "", why[$3])
 		next
 	}
 	run && /^(not )?ok [0-9]+ / {
@@ -145,30 +202,38 @@ echo "# hmm_tests: no device-private memory ($from): coherent variants only"
 		if (run == 1) {
 			if (bad) { fail++; failed = 1 }
 			else if (rest ~ / # SKIP/) skip++
-			else if (rest ~ / # XFAIL/) xfail++
-			else if (rest ~ / # XPASS/) xpass++
 			else pass++
 			result(!bad, rest)
 			next
 		}
-		name = rest
-		sub(/ # .*/, "", name)
-		if (bad) {
-			skip++
-			result(1, name " # SKIP expected failure: make_device_exclusive_range is not exported by this kernel (no CONFIG_DEVICE_PRIVATE)")
-		} else if (rest ~ / # SKIP/) {
-			skip++
-			result(1, rest)
-		} else {
-			fail++
-			result(0, name " # unexpectedly passed")
-		}
+		# Run 2: judged once the reasons are known.
+		r2[++nr2] = rest
+		r2bad[nr2] = bad
 		next
 	}
 	{ emit("# " $0) }
 	END {
+		for (i = 1; i <= nr2; i++) {
+			name = r2[i]
+			sub(/ # .*/, "", name)
+			if (name in why) {
+				if (r2bad[i]) {
+					skip++
+					result(1, name " # SKIP expected failure: " why[name])
+				} else {
+					fail++
+					result(0, name " # unexpectedly passed")
+				}
+			} else if (r2bad[i]) {
+				fail++
+				result(0, r2[i])
+			} else {
+				if (r2[i] ~ / # SKIP/) skip++; else pass++
+				result(1, r2[i])
+			}
+		}
 		emit("1.." n)
-		emit("# Totals: pass:" pass+0 " fail:" fail+0 " xfail:" xfail+0 " xpass:" xpass+0 " skip:" skip+0 " error:0")
+		emit("# Totals: pass:" pass+0 " fail:" fail+0 " xfail:0 xpass:0 skip:" skip+0 " error:0")
 		exit fail ? 1 : 0
 	}
 '

@@ -12,9 +12,13 @@
 
 #include <linux/err.h>
 #include <linux/gfp.h>
+#include <linux/hmm.h>
 #include <linux/ioport.h>
+#include <linux/memremap.h>
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/rmap.h>
+#include <linux/workqueue.h>
 #include "gm_conftest.h"
 
 /*
@@ -59,9 +63,10 @@ static inline unsigned long gm_alloc_pages_bulk(gfp_t gfp, unsigned long nr,
 }
 
 /*
- * Device-private memory: only where the kernel has CONFIG_DEVICE_PRIVATE.
- * Elsewhere the free physical range it would need cannot be requested (the
- * function is not exported), and gmem says -EOPNOTSUPP.
+ * Device-private memory: only where the kernel has CONFIG_DEVICE_PRIVATE,
+ * which builds the MEMORY_DEVICE_PRIVATE support of memremap_pages().
+ * Elsewhere gmem says -EOPNOTSUPP rather than ask for a free physical range
+ * it could not use.
  */
 #ifdef GM_HAVE_DEVICE_PRIVATE
 #define gm_have_device_private()	true
@@ -82,28 +87,130 @@ static inline struct resource *gm_request_free_mem_region(unsigned long size,
 #endif
 
 /*
- * Device-exclusive access (device atomics): make_device_exclusive_range()
- * returns the number of pages it made exclusive, locked and referenced in
- * @pages, or a negative errno.
+ * Device-exclusive access (device atomics), one page at a time: the page at
+ * @addr is made exclusive to @owner and returned referenced (put_page() it)
+ * but unlocked, or an ERR_PTR().  Unlocked, because consecutive pages may
+ * share one large folio; the caller checks its notifier sequence instead,
+ * since the CPU's access that ends exclusivity invalidates the page.
+ * make_device_exclusive() (v6.15) does one page; before it,
+ * make_device_exclusive_range() took a range.
  */
-#ifdef GM_HAVE_DEVICE_EXCLUSIVE_RANGE
-static inline int gm_make_device_exclusive_range(struct mm_struct *mm,
-						 unsigned long start,
-						 unsigned long end,
-						 struct page **pages,
-						 void *owner)
+#if defined(GM_HAVE_DEVICE_EXCLUSIVE)
+#define gm_have_device_exclusive()	true
+
+static inline struct page *gm_make_device_exclusive(struct mm_struct *mm,
+						    unsigned long addr,
+						    void *owner)
 {
-	return make_device_exclusive_range(mm, start, end, pages, owner);
+	struct folio *folio;
+	struct page *page = make_device_exclusive(mm, addr, owner, &folio);
+
+	if (!IS_ERR(page))
+		folio_unlock(folio);
+	return page;
+}
+#elif defined(GM_HAVE_DEVICE_EXCLUSIVE_RANGE)
+#define gm_have_device_exclusive()	true
+
+static inline struct page *gm_make_device_exclusive(struct mm_struct *mm,
+						    unsigned long addr,
+						    void *owner)
+{
+	struct page *page = NULL;
+	int n = make_device_exclusive_range(mm, addr, addr + PAGE_SIZE, &page,
+					    owner);
+
+	if (n < 0)
+		return ERR_PTR(n);
+	if (n != 1 || !page)
+		return ERR_PTR(-EBUSY);
+	unlock_page(page);
+	return page;
 }
 #else
-static inline int gm_make_device_exclusive_range(struct mm_struct *mm,
-						 unsigned long start,
-						 unsigned long end,
-						 struct page **pages,
-						 void *owner)
+#define gm_have_device_exclusive()	false
+
+static inline struct page *gm_make_device_exclusive(struct mm_struct *mm,
+						    unsigned long addr,
+						    void *owner)
 {
-	return -EOPNOTSUPP;
+	return ERR_PTR(-EOPNOTSUPP);
 }
+#endif
+
+/* The pagemap of a ZONE_DEVICE page: in the folio since v6.15. */
+static inline struct dev_pagemap *gm_page_pgmap(const struct page *page)
+{
+#ifdef GM_HAVE_PAGE_PGMAP
+	return page_pgmap(page);
+#else
+	return page->pgmap;
+#endif
+}
+
+/* Make a free device page of @pgmap ready to be handed out, order 0. */
+static inline void gm_zone_device_page_init(struct page *page,
+					    struct dev_pagemap *pgmap)
+{
+#if defined(GM_HAVE_ZONE_DEVICE_PAGE_INIT_PGMAP)
+	zone_device_page_init(page, pgmap, 0);
+#elif defined(GM_HAVE_ZONE_DEVICE_PAGE_INIT_ORDER)
+	zone_device_page_init(page, 0);
+#else
+	zone_device_page_init(page);
+#endif
+}
+
+/*
+ * The pagemap's release of a device page: page_free(page), and from v6.19
+ * folio_free(folio).  GM_DEFINE_PAGEMAP_FREE(name, fn) defines @name, the
+ * callback, calling void @fn(struct page *); GM_PAGEMAP_FREE(name) names
+ * it in a struct dev_pagemap_ops.  gmem hands out order-0 pages only.
+ */
+#ifdef GM_HAVE_PAGEMAP_FOLIO_FREE
+#define GM_DEFINE_PAGEMAP_FREE(name, fn)		\
+	static void name(struct folio *folio)		\
+	{						\
+		fn(&folio->page);			\
+	}
+#define GM_PAGEMAP_FREE(name)	.folio_free = (name)
+#else
+#define GM_DEFINE_PAGEMAP_FREE(name, fn)		\
+	static void name(struct page *page)		\
+	{						\
+		fn(page);				\
+	}
+#define GM_PAGEMAP_FREE(name)	.page_free = (name)
+#endif
+
+/*
+ * Fault in @range without the caller holding the mmap lock, so that faults
+ * that must drop it (userfaultfd) complete: hmm_range_fault_unlocked_
+ * timeout() where the kernel has it, else hmm_range_fault() under the lock
+ * taken here.  Sets range->notifier_seq; -EBUSY asks for a retry.
+ */
+static inline int gm_hmm_range_fault_unlocked(struct hmm_range *range,
+					      struct mm_struct *mm)
+{
+#ifdef GM_HAVE_HMM_RANGE_FAULT_UNLOCKED
+	/* One tick of its own retries: gmem's own loop decides (gm_retry). */
+	return hmm_range_fault_unlocked_timeout(range, 1);
+#else
+	int err;
+
+	range->notifier_seq = mmu_interval_read_begin(range->notifier);
+	mmap_read_lock(mm);
+	err = hmm_range_fault(range);
+	mmap_read_unlock(mm);
+	return err;
+#endif
+}
+
+/* A workqueue whose work runs on the CPU it is queued on. */
+#ifdef GM_HAVE_WQ_PERCPU
+#define GM_WQ_PERCPU	WQ_PERCPU
+#else
+#define GM_WQ_PERCPU	0
 #endif
 
 /*

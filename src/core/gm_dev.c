@@ -163,7 +163,7 @@ u64 gm_dev_page_offset(const struct gm_dev *dev, const struct page *page)
 {
 	const struct gm_physmem *pm;
 
-	pm = container_of(page->pgmap, struct gm_physmem, pgmap);
+	pm = container_of(gm_page_pgmap(page), struct gm_physmem, pgmap);
 	return (u64)(page_to_pfn(page) - pm->base_pfn) << PAGE_SHIFT;
 }
 EXPORT_SYMBOL_GPL(gm_dev_page_offset);
@@ -178,9 +178,9 @@ EXPORT_SYMBOL_GPL(gm_dev_page_offset);
 struct gm_dev *gm_page_dev(const struct page *page)
 {
 	if (!is_zone_device_page(page) ||
-	    page->pgmap->owner != &gm_pgmap_owner)
+	    gm_page_pgmap(page)->owner != &gm_pgmap_owner)
 		return NULL;
-	return container_of(page->pgmap, struct gm_physmem, pgmap)->dev;
+	return container_of(gm_page_pgmap(page), struct gm_physmem, pgmap)->dev;
 }
 EXPORT_SYMBOL_GPL(gm_page_dev);
 

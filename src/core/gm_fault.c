@@ -304,7 +304,9 @@ static void gm_fault_fetch_foreign(struct gm_ctx *ctx, unsigned long start,
 /*
  * The hmm.rst recipe up to the driver lock: fill @range->hmm_pfns, then
  * return 0 with the context's mapping lock held and the snapshot still
- * valid, or an error without it (-EBUSY once @retry ran out).
+ * valid, or an error without it (-EBUSY once @retry ran out).  The fault
+ * does not hold the mmap lock where the kernel lets a fault drop it
+ * (userfaultfd-registered memory, which a fault under the lock would fail).
  */
 static int gm_fault_snapshot_locked(struct gm_ctx *ctx, struct mm_struct *mm,
 				    struct gm_fault_notifier *fn,
@@ -314,10 +316,7 @@ static int gm_fault_snapshot_locked(struct gm_ctx *ctx, struct mm_struct *mm,
 	int err;
 
 	for (;;) {
-		range->notifier_seq = mmu_interval_read_begin(&fn->mni);
-		mmap_read_lock(mm);
-		err = hmm_range_fault(range);
-		mmap_read_unlock(mm);
+		err = gm_hmm_range_fault_unlocked(range, mm);
 		if (!err) {
 			gm_inject_fault_delay();
 			mutex_lock(&ctx->pmap_lock);
@@ -377,7 +376,7 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 }
 
 /*
- * Before v6.14, make_device_exclusive_range() splits the PMD of a
+ * Before v6.15, make_device_exclusive_range() splits the PMD of a
  * transparent huge page but not the page, and then gives up on its tail
  * pages.  So fault the chunk in for write first and, if it is mapped by
  * huge pages, split them: migrate_vma_setup() splits a PMD-mapped huge
@@ -437,20 +436,20 @@ static int gm_fault_split_huge(struct mmu_interval_notifier *mni,
 
 /*
  * Make one chunk exclusive to the device (device atomics) and map it with
- * GM_PROT_ATOMIC.  make_device_exclusive_range() replaces the CPU's
- * mappings with device-exclusive entries; the CPU's next access restores
- * them through an invalidation that releases the device mapping.  All or
- * nothing: a page that cannot be made exclusive (not a normal anonymous
- * page, or busy) fails the chunk.
+ * GM_PROT_ATOMIC.  Each page in turn gets a device-exclusive entry in
+ * place of the CPU's mapping; the CPU's next access restores it through an
+ * invalidation, which bumps the notifier's sequence and releases the
+ * device mapping.  All or nothing: a page that cannot be made exclusive
+ * (not a normal anonymous page, or busy) fails the chunk.
  */
 static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
 			      unsigned long start, unsigned long npages,
 			      unsigned long *pfns, struct page **pages)
 {
-	unsigned long end = start + (npages << PAGE_SHIFT), seq, i;
 	struct gm_fault_notifier fn;
 	struct gm_retry retry;
-	int n, err;
+	unsigned long seq, i, n;
+	int err;
 
 	err = gm_fault_notifier_insert(&fn, ctx, mm, start, npages);
 	if (err)
@@ -460,30 +459,22 @@ static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
 		seq = mmu_interval_read_begin(&fn.mni);
 		mmap_read_lock(mm);
 		err = gm_fault_split_huge(&fn.mni, mm, seq, start, npages, pfns);
-		n = err ? err :
-		    gm_make_device_exclusive_range(mm, start, end, pages, ctx);
-		mmap_read_unlock(mm);
-		if (n == -EBUSY) {
-			if (gm_retry_again(&retry))
-				continue;
-			err = -EBUSY;
-			break;
-		}
-		if (n < 0) {
-			err = n;
-			break;
-		}
+		for (n = 0; !err && n < npages; n++) {
+			struct page *page = gm_make_device_exclusive(mm,
+					start + (n << PAGE_SHIFT), ctx);
 
-		err = 0;
-		for (i = 0; i < n; i++)
-			if (!pages[i])
-				err = -EAGAIN;
-		if (n != npages)
-			err = -EAGAIN;
+			if (IS_ERR(page)) {
+				err = PTR_ERR(page);
+				break;
+			}
+			pages[n] = page;
+		}
+		mmap_read_unlock(mm);
+
 		if (!err) {
 			mutex_lock(&ctx->pmap_lock);
 			if (mmu_interval_read_retry(&fn.mni, seq))
-				err = -EAGAIN;
+				err = -EBUSY;
 			else
 				err = ctx->dev->mmu->pmap_enter(ctx->dev, ctx->pmap,
 						start, pages, npages,
@@ -491,18 +482,10 @@ static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
 						GM_PROT_ATOMIC);
 			mutex_unlock(&ctx->pmap_lock);
 		}
-		for (i = 0; i < n; i++) {
-			if (pages[i]) {
-				unlock_page(pages[i]);
-				put_page(pages[i]);
-			}
-		}
-		if (err != -EAGAIN)
+		for (i = 0; i < n; i++)
+			put_page(pages[i]);
+		if (err != -EBUSY || !gm_retry_again(&retry))
 			break;
-		if (!gm_retry_again(&retry)) {
-			err = -EBUSY;
-			break;
-		}
 	}
 	mmu_interval_notifier_remove(&fn.mni);
 	return err;
@@ -526,7 +509,7 @@ static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
  * With GM_PROT_ATOMIC the pages stay in host RAM and become exclusive to
  * the device until the CPU touches them again; only private anonymous
  * memory qualifies, and only on kernels with CONFIG_DEVICE_PRIVATE (which
- * is what builds make_device_exclusive_range()); huge pages are split.
+ * is what builds make_device_exclusive()); huge pages are split.
  *
  * Context: process context, may sleep; takes the mmap lock for read.
  * Return: 0, -EINVAL or -EOVERFLOW for a bad range or access,
@@ -558,7 +541,7 @@ int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 		return -ESRCH;
 
 	err = -ENOMEM;
-	pfns = kvmalloc_array(GM_BATCH_PAGES, sizeof(*pfns), GM_GFP_MAY_FAIL);
+	pfns = kvcalloc(GM_BATCH_PAGES, sizeof(*pfns), GM_GFP_MAY_FAIL);
 	pages = kvmalloc_array(GM_BATCH_PAGES, sizeof(*pages), GM_GFP_MAY_FAIL);
 	if (pfns && pages) {
 		for (addr = va, err = 0; addr < end && !err; ) {

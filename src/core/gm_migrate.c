@@ -45,6 +45,7 @@
 #define GM_SURVEY_AT_DEST	0x1	/* already where the migration goes */
 #define GM_SURVEY_SHARED	0x2	/* a host page another process maps too */
 #define GM_SURVEY_UNKNOWN	0x4	/* could not be read: taken as shared */
+#define GM_SURVEY_MOVABLE	0x8	/* present, and migrate_vma can take it */
 
 /**
  * struct gm_survey - the CPU page table of one window, read before it moves
@@ -76,6 +77,10 @@ struct gm_survey {
  * @req_err: the request could not be submitted
  * @nreqs: requests in use
  * @ncopy: dense entries in use
+ * @not_moved: pages of the batch that stayed, @busy included
+ * @busy: pages that stayed for a reason that may pass: locked or isolated
+ *	by someone else for a moment, or a copy that failed
+ * @retried: this is the batch's second run, for its busy pages
  */
 struct gm_batch {
 	struct migrate_vma mig;
@@ -90,6 +95,9 @@ struct gm_batch {
 	int req_err[GM_BATCH_MAX_SRC_DEVS];
 	unsigned int nreqs;
 	unsigned int ncopy;
+	unsigned long not_moved;
+	unsigned long busy;
+	bool retried;
 };
 
 /**
@@ -194,14 +202,20 @@ static u8 gm_survey_page(struct gm_migration *m, unsigned long hmm_pfn)
 	page = hmm_pfn_to_page(hmm_pfn);
 	dev = gm_page_dev(page);
 	if (!m->dev)
-		return dev ? 0 : GM_SURVEY_AT_DEST;
+		return dev ? GM_SURVEY_MOVABLE : GM_SURVEY_AT_DEST;
 	if (dev == m->dev)
 		return GM_SURVEY_AT_DEST;
+	if (dev)
+		return 0;
 	/*
 	 * No reference is held: the page may be freed meanwhile, and then this
 	 * reads a stale mapcount, which the batch's locked check makes safe.
+	 * A page of a large folio mapped by PTEs is only movable where the
+	 * kernel splits such folios, which it does before gmem sees them.
 	 */
-	return !dev && gm_page_mapped_shared(page) ? GM_SURVEY_SHARED : 0;
+	if (gm_page_mapped_shared(page))
+		return GM_SURVEY_SHARED;
+	return folio_test_large(page_folio(page)) ? 0 : GM_SURVEY_MOVABLE;
 }
 
 /* Survey the window that starts at @start, up to @end at most. */
@@ -298,19 +312,21 @@ static bool gm_batch_takes(struct gm_migration *m, struct gm_batch *b,
 
 	if (!(b->src[i] & MIGRATE_PFN_MIGRATE)) {
 		if (!(survey & GM_SURVEY_AT_DEST))
-			m->res->not_moved++;
+			b->not_moved++;
+		if (survey & GM_SURVEY_MOVABLE)
+			b->busy++;
 		return false;
 	}
 	if (page && is_zone_device_page(page)) {
 		if (gm_page_dev(page) != m->dev)
-			m->res->not_moved++;
+			b->not_moved++;
 		return false;
 	}
 	/* A page shared with another process, or merged by KSM, stays. */
 	if ((survey & (GM_SURVEY_SHARED | GM_SURVEY_UNKNOWN)) ||
 	    (page && folio_test_ksm(page_folio(page))) ||
 	    (!vma_is_anonymous(b->mig.vma) && !(page && PageAnon(page)))) {
-		m->res->not_moved++;
+		b->not_moved++;
 		return false;
 	}
 	return true;
@@ -332,11 +348,11 @@ static void gm_batch_prepare_to_dev(struct gm_migration *m, struct gm_batch *b)
 	got = gm_devmem_alloc_pages(m->pm, b->dpages, need);
 	if (got < need) {
 		m->exhausted = true;
-		m->res->not_moved += need - got;
+		b->not_moved += need - got;
 	}
 	for (k = 0; k < got; k++) {
 		i = b->slot[k];
-		zone_device_page_init(b->dpages[k]);
+		gm_zone_device_page_init(b->dpages[k], &m->pm->pgmap);
 		gm_batch_add_copy(b, k, i, migrate_pfn_to_page(b->src[i]),
 				  b->dpages[k]);
 	}
@@ -382,16 +398,19 @@ static void gm_batch_prepare_to_host(struct gm_migration *m,
 		struct page *page = migrate_pfn_to_page(b->src[i]);
 
 		if (!(b->src[i] & MIGRATE_PFN_MIGRATE)) {
-			if (!(gm_survey_at(m, b->mig.start + (i << PAGE_SHIFT)) &
-			      GM_SURVEY_AT_DEST))
-				m->res->not_moved++;
+			u8 survey = gm_survey_at(m, b->mig.start + (i << PAGE_SHIFT));
+
+			if (!(survey & GM_SURVEY_AT_DEST))
+				b->not_moved++;
+			if (survey & GM_SURVEY_MOVABLE)
+				b->busy++;
 			continue;
 		}
 		if (!page)	/* a hole: nothing to bring back */
 			continue;
 		idx = gm_batch_req_index(b, gm_page_dev(page));
 		if (idx < 0) {
-			m->res->not_moved++;
+			b->not_moved++;
 			continue;
 		}
 		count[idx]++;
@@ -400,7 +419,8 @@ static void gm_batch_prepare_to_host(struct gm_migration *m,
 
 	got = gm_host_stock_take(&m->stock, b->dpages, need);
 	gm_host_stock_refill(&m->stock);
-	m->res->not_moved += need - got;
+	b->not_moved += need - got;
+	b->busy += need - got;
 	for (drop = need - got, r = b->nreqs; drop && r--; ) {
 		unsigned int d = min_t(unsigned long, drop, count[r]);
 
@@ -463,6 +483,8 @@ static int gm_batch_start(struct gm_migration *m, struct gm_batch *b,
 	memset(b->reqs, 0, sizeof(b->reqs));
 	b->nreqs = 0;
 	b->ncopy = 0;
+	b->not_moved = 0;
+	b->busy = 0;
 
 	err = migrate_vma_setup(&b->mig);
 	if (err)
@@ -498,7 +520,8 @@ static void gm_batch_wait(struct gm_migration *m, struct gm_batch *b)
 			b->dpages[k] = NULL;
 			b->dst[b->slot[k]] = 0;
 		}
-		m->res->not_moved += req->npages;
+		b->not_moved += req->npages;
+		b->busy += req->npages;
 	}
 }
 
@@ -527,7 +550,8 @@ static void gm_batch_count_to_host(struct gm_batch *b)
  * the switch (MADV_DONTNEED racing with the migration), the entry is marked
  * stale for readers to check against the CPU page table.
  */
-static void gm_batch_finish(struct gm_migration *m, struct gm_batch *b)
+static unsigned long gm_batch_finish(struct gm_migration *m,
+				     struct gm_batch *b)
 {
 	struct gm_pt *pt = &m->as->pt;
 	u8 loc = m->dev ? GMEM_LOC_DEV(m->dev->id) : GMEM_LOC_HOST;
@@ -542,10 +566,11 @@ static void gm_batch_finish(struct gm_migration *m, struct gm_batch *b)
 		if (!b->dpages[k])
 			continue;
 		if (b->src[b->slot[k]] & MIGRATE_PFN_MIGRATE) {
-			get_page(b->dpages[k]);	/* for page_mapped() below */
+			get_page(b->dpages[k]);	/* for folio_mapped() below */
 			moved++;
 		} else {
-			m->res->not_moved++;
+			b->not_moved++;
+			b->busy++;
 		}
 	}
 	if (!m->dev)
@@ -561,7 +586,7 @@ static void gm_batch_finish(struct gm_migration *m, struct gm_batch *b)
 		if (!page || !(b->src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
 		gm_pt_set_locked(pt, b->mig.start + (i << PAGE_SHIFT),
-				 trusted && page_mapped(page) ? loc :
+				 trusted && folio_mapped(page_folio(page)) ? loc :
 				 loc | GM_PT_STALE);
 	}
 	spin_unlock(&pt->lock);
@@ -573,6 +598,34 @@ static void gm_batch_finish(struct gm_migration *m, struct gm_batch *b)
 	m->res->moved += moved;
 	if (m->dev)
 		atomic64_add(moved, &m->dev->to_dev_pages);
+	return moved;
+}
+
+/*
+ * Finish a batch and count what stayed.  Pages that stayed for a moment's
+ * reason (someone else held them locked or isolated, a copy failed) get one
+ * more run of the batch, synchronously: a caller that moves a range it
+ * alone uses should find it moved.  The second run counts only those pages.
+ */
+static void gm_batch_commit(struct gm_migration *m, struct gm_batch *b)
+{
+	unsigned long busy, moved;
+
+	gm_batch_finish(m, b);
+	if (!b->busy || b->retried || m->exhausted) {
+		m->res->not_moved += b->not_moved;
+		return;
+	}
+	busy = b->busy;
+	m->res->not_moved += b->not_moved - busy;
+	cond_resched();
+	b->retried = true;
+	if (gm_batch_start(m, b, b->mig.vma, b->mig.start, b->mig.end)) {
+		m->res->not_moved += busy;
+		return;
+	}
+	moved = gm_batch_finish(m, b);
+	m->res->not_moved += busy > moved ? busy - moved : 0;
 }
 
 /*
@@ -603,7 +656,7 @@ static int gm_migrate_locked(struct gm_migration *m, struct mm_struct *mm,
 		if (next > m->survey.end) {
 			/* No page may be locked while the survey waits. */
 			if (prev)
-				gm_batch_finish(m, prev);
+				gm_batch_commit(m, prev);
 			prev = NULL;
 			gm_survey_window(m, addr, end);
 			next = min(next, m->survey.end);
@@ -614,15 +667,16 @@ static int gm_migrate_locked(struct gm_migration *m, struct mm_struct *mm,
 		}
 		cur = &m->batch[turn];
 		turn ^= 1;
+		cur->retried = false;
 		err = gm_batch_start(m, cur, vma, addr, next);
 		if (prev)
-			gm_batch_finish(m, prev);
+			gm_batch_commit(m, prev);
 		prev = err ? NULL : cur;
 		if (err)
 			break;
 	}
 	if (prev)
-		gm_batch_finish(m, prev);
+		gm_batch_commit(m, prev);
 	return err;
 }
 

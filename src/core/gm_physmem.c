@@ -24,17 +24,14 @@
 
 int gm_pgmap_owner;
 
-static void gm_physmem_page_free(struct page *page)
-{
-	gm_devmem_page_free(page);
-}
+GM_DEFINE_PAGEMAP_FREE(gm_physmem_page_free, gm_devmem_page_free)
 
 static const struct dev_pagemap_ops gm_coherent_pagemap_ops = {
-	.page_free = gm_physmem_page_free,
+	GM_PAGEMAP_FREE(gm_physmem_page_free),
 };
 
 static const struct dev_pagemap_ops gm_private_pagemap_ops = {
-	.page_free = gm_physmem_page_free,
+	GM_PAGEMAP_FREE(gm_physmem_page_free),
 	.migrate_to_ram = gm_private_migrate_to_ram,
 };
 

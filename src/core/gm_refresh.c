@@ -111,7 +111,7 @@ int gm_as_refresh(struct gm_as *as, unsigned long start, unsigned long npages)
 		return 0;
 
 	err = -ENOMEM;
-	pfns = kvmalloc_array(npages, sizeof(*pfns), GM_GFP_MAY_FAIL);
+	pfns = kvcalloc(npages, sizeof(*pfns), GM_GFP_MAY_FAIL);
 	if (!pfns)
 		goto out_mmput;
 	err = mmu_interval_notifier_insert(&snap.mni, mm, start, end - start,

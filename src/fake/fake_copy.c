@@ -16,6 +16,7 @@
 #include <linux/memremap.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include "compat/gm_compat.h"
 #include "fake.h"
 
 /*
@@ -156,7 +157,7 @@ int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req)
 
 int gmem_fake_engine_init(struct gmem_fake_dev *fdev)
 {
-	fdev->engine = alloc_workqueue("%s_engine", 0, 0, fdev->name);
+	fdev->engine = alloc_workqueue("%s_engine", GM_WQ_PERCPU, 0, fdev->name);
 	return fdev->engine ? 0 : -ENOMEM;
 }
 

@@ -40,6 +40,12 @@
  *                     -EFAULT, -EPERM as READ and WRITE
  *   CHECK_EXCLUSIVE   -EPERM the device still holds a page exclusively
  *   RELEASE           -ENODEV the device has no memory
+ *   FLAGS             -EINVAL a flag other than HMM_DMIRROR_FLAG_FAIL_ALLOC
+ *                     (the flags travel in cmd.npages, nothing else is
+ *                     checked)
+ *   READ_UNLOCKED     as READ: gmem's device faults do not hold the mmap
+ *                     lock where the kernel can fault a range without it
+ *                     (userfaultfd memory then faults in)
  */
 #include <linux/hmm.h>
 #include <linux/memremap.h>
@@ -65,6 +71,11 @@ struct hmm_dmirror_cmd {
 #define HMM_DMIRROR_EXCLUSIVE		_IOWR('H', 0x05, struct hmm_dmirror_cmd)
 #define HMM_DMIRROR_CHECK_EXCLUSIVE	_IOWR('H', 0x06, struct hmm_dmirror_cmd)
 #define HMM_DMIRROR_RELEASE		_IOWR('H', 0x07, struct hmm_dmirror_cmd)
+#define HMM_DMIRROR_FLAGS		_IOWR('H', 0x08, struct hmm_dmirror_cmd)
+#define HMM_DMIRROR_READ_UNLOCKED	_IOWR('H', 0x09, struct hmm_dmirror_cmd)
+
+/* HMM_DMIRROR_FLAGS (in cmd.npages) */
+#define HMM_DMIRROR_FLAG_FAIL_ALLOC	BIT_ULL(0)
 
 #define HMM_DMIRROR_PROT_ERROR			0xFF
 #define HMM_DMIRROR_PROT_NONE			0x00
@@ -87,10 +98,12 @@ struct hmm_dmirror_cmd {
  * struct gmem_dmirror - an open /dev/hmm_dmirrorN
  * @fdev: the device
  * @ctx: the opener's address space attached to it
+ * @flags: HMM_DMIRROR_FLAG_*, set by HMM_DMIRROR_FLAGS
  */
 struct gmem_dmirror {
 	struct gmem_fake_dev *fdev;
 	struct gm_ctx *ctx;
+	u64 flags;
 };
 
 static int gmem_dmirror_open(struct inode *inode, struct file *file)
@@ -212,6 +225,21 @@ static int gmem_dmirror_read_local(struct gmem_dmirror *dm,
 	return 0;
 }
 
+/*
+ * HMM_DMIRROR_FLAG_FAIL_ALLOC makes test_hmm fail the next allocation of a
+ * huge device or host page once, to test its fallback to small pages.
+ * gmem allocates device memory page by page, so a huge page migrates as
+ * small pages anyway and there is no allocation to fail: the flag is
+ * taken, and the next migration clears it.
+ */
+static int gmem_dmirror_set_flags(struct gmem_dmirror *dm, u64 flags)
+{
+	if (flags & ~HMM_DMIRROR_FLAG_FAIL_ALLOC)
+		return -EINVAL;
+	WRITE_ONCE(dm->flags, flags);
+	return 0;
+}
+
 static int gmem_dmirror_migrate_to_dev(struct gmem_dmirror *dm,
 				       struct hmm_dmirror_cmd *cmd, void *buf)
 {
@@ -220,6 +248,7 @@ static int gmem_dmirror_migrate_to_dev(struct gmem_dmirror *dm,
 	unsigned long *pfns;
 	int err;
 
+	WRITE_ONCE(dm->flags, 0);
 	err = gmem_dmirror_check_vmas(cmd->addr, cmd->addr + len);
 	if (err)
 		return err;
@@ -232,8 +261,8 @@ static int gmem_dmirror_migrate_to_dev(struct gmem_dmirror *dm,
 	if (err && err != -EOPNOTSUPP)
 		return err;
 
-	pfns = kvmalloc_array(GMEM_DMIRROR_SNAP_PAGES, sizeof(*pfns),
-			      GFP_KERNEL | __GFP_NOWARN);
+	pfns = kvcalloc(GMEM_DMIRROR_SNAP_PAGES, sizeof(*pfns),
+			GFP_KERNEL | __GFP_NOWARN);
 	if (!pfns)
 		return -ENOMEM;
 	err = gmem_dmirror_read_local(dm, cmd, buf, pfns);
@@ -248,6 +277,7 @@ static int gmem_dmirror_migrate_to_sys(struct gmem_dmirror *dm,
 	struct gm_migrate_result res;
 	int err;
 
+	WRITE_ONCE(dm->flags, 0);
 	err = gmem_dmirror_check_vmas(cmd->addr, cmd->addr + len);
 	if (err)
 		return err;
@@ -302,8 +332,8 @@ static int gmem_dmirror_snapshot(struct gmem_dmirror *dm,
 	u8 *perm;
 	int err = -ENOMEM;
 
-	pfns = kvmalloc_array(GMEM_DMIRROR_SNAP_PAGES, sizeof(*pfns),
-			      GFP_KERNEL | __GFP_NOWARN);
+	pfns = kvcalloc(GMEM_DMIRROR_SNAP_PAGES, sizeof(*pfns),
+			GFP_KERNEL | __GFP_NOWARN);
 	perm = kmalloc(GMEM_DMIRROR_SNAP_PAGES, GFP_KERNEL);
 	if (!pfns || !perm)
 		goto out;
@@ -334,7 +364,7 @@ static int gmem_dmirror_exclusive(struct gmem_dmirror *dm,
 	err = gm_dev_fault(dm->ctx, cmd->addr, cmd->npages << PAGE_SHIFT,
 			   GM_PROT_READ | GM_PROT_WRITE | GM_PROT_ATOMIC);
 	if (err == -EOPNOTSUPP)
-		pr_info_once("gmem_fake: HMM_DMIRROR_EXCLUSIVE: this kernel has no device-exclusive entries (make_device_exclusive_range() needs CONFIG_DEVICE_PRIVATE)\n");
+		pr_info_once("gmem_fake: HMM_DMIRROR_EXCLUSIVE: this kernel has no device-exclusive entries (make_device_exclusive() needs CONFIG_DEVICE_PRIVATE)\n");
 	if (err)
 		return err;
 	/* Return what the device now reads, as test_hmm does. */
@@ -368,6 +398,8 @@ static bool gmem_dmirror_known(unsigned int command)
 	case HMM_DMIRROR_EXCLUSIVE:
 	case HMM_DMIRROR_CHECK_EXCLUSIVE:
 	case HMM_DMIRROR_RELEASE:
+	case HMM_DMIRROR_FLAGS:
+	case HMM_DMIRROR_READ_UNLOCKED:
 		return true;
 	default:
 		return false;
@@ -378,6 +410,7 @@ static bool gmem_dmirror_known(unsigned int command)
 static bool gmem_dmirror_has_data(unsigned int command)
 {
 	return command == HMM_DMIRROR_READ || command == HMM_DMIRROR_WRITE ||
+	       command == HMM_DMIRROR_READ_UNLOCKED ||
 	       command == HMM_DMIRROR_MIGRATE_TO_DEV ||
 	       command == HMM_DMIRROR_EXCLUSIVE;
 }
@@ -387,6 +420,7 @@ static int gmem_dmirror_do(struct gmem_dmirror *dm, unsigned int command,
 {
 	switch (command) {
 	case HMM_DMIRROR_READ:
+	case HMM_DMIRROR_READ_UNLOCKED:
 		return gmem_dmirror_rw(dm, cmd, buf, false);
 	case HMM_DMIRROR_WRITE:
 		return gmem_dmirror_rw(dm, cmd, buf, true);
@@ -427,6 +461,8 @@ static long gmem_dmirror_ioctl(struct file *file, unsigned int command,
 
 	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
 		return -EFAULT;
+	if (command == HMM_DMIRROR_FLAGS)
+		return gmem_dmirror_set_flags(dm, cmd.npages);
 	if (!cmd.npages || cmd.npages > GMEM_DMIRROR_MAX_PAGES ||
 	    !PAGE_ALIGNED(cmd.addr) ||
 	    cmd.addr + (cmd.npages << PAGE_SHIFT) < cmd.addr ||

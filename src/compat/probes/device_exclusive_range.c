@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * make_device_exclusive_range() (v5.14 to v6.13; v6.14 replaced it with the
- * single-folio make_device_exclusive()) is only built and exported with
+ * make_device_exclusive_range() (v5.14 to v6.14; v6.15 replaced it with the
+ * single-page make_device_exclusive()) is only built and exported with
  * CONFIG_DEVICE_PRIVATE.
  */
 #include <linux/mm.h>

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# A benchmark, not a test: migration throughput of gmem_fake.ko dmirror=1
+# side by side with the kernel's own lib/test_hmm.ko on the same ABI, in
+# one boot of Debian 13's 7.x kernel (which has CONFIG_DEVICE_PRIVATE, so
+# test_hmm builds unmodified from that kernel's source).  The two drivers
+# are loaded in turn, each for every round, and drive the same devices:
+# /dev/hmm_dmirror0 (device-private memory) and /dev/hmm_dmirror2
+# (device-coherent memory on the same reserved physical range for both).
+# Buffers are THP-backed (MADV_HUGEPAGE, 2 MiB aligned) or 4 KiB
+# (MADV_NOHUGEPAGE), under THP "always" and "madvise".
+#
+# usage: scripts/bench.sh [--sizes "64 256"] [--reps 5] [--rounds 2]
+# Sizes are MiB; on coherent memory they are capped at 200 MiB, since
+# test_hmm's coherent devices have 256 MiB and fail to fill all of it.
+# Prints a table in microseconds per 4 KiB page (median of the reps; lower is
+# better) and the ratio test_hmm / gmem (above 1: gmem is faster).  Raw
+# lines are kept in build/bench/.
+set -euo pipefail
+
+sizes="64 256" reps=5 rounds=2
+while [ $# -gt 0 ]; do
+	case $1 in
+	--sizes) sizes=$2; shift ;;
+	--reps) reps=$2; shift ;;
+	--rounds) rounds=$2; shift ;;
+	*) sed -n '/^# usage:/s/^# //p' "$0" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+csizes=''
+for s in $sizes; do
+	csizes="$csizes $((s > 200 ? 200 : s))"
+done
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+scripts/install-deps.sh >/dev/null
+d13=$(scripts/debian13-root.sh | tail -n 1)
+rel=$(cat "$d13/release")
+series=$(cut -d. -f1,2 <<<"$rel")
+out=$top/build/bench
+mods=$out/modules-$rel
+rm -rf "$out/guest" "$mods"
+mkdir -p "$out/guest" "$mods"
+
+# gmem, and the kernel's test_hmm built out of tree from its own source.
+scripts/debian13-run.sh "$d13" make KDIR="/usr/src/linux-headers-$rel" >/dev/null
+thm=$out/test_hmm-$rel
+rm -rf "$thm"
+mkdir -p "$thm"
+scripts/debian13-run.sh "$d13" tar -xJf "/usr/src/linux-source-$series.tar.xz" \
+	-C "$thm" --strip-components=2 \
+	"linux-source-$series/lib/test_hmm.c" "linux-source-$series/lib/test_hmm_uapi.h"
+echo 'obj-m := test_hmm.o' >"$thm/Kbuild"
+scripts/debian13-run.sh "$d13" make -C "/usr/src/linux-headers-$rel" M="$thm" modules >/dev/null
+cp "build/$rel/gmem.ko" "build/$rel/gmem_fake.ko" "$thm/test_hmm.ko" "$mods/"
+gcc -static -O2 -Wall -Wextra -Werror -o "$out/guest/dmirror_bench" bench/dmirror_bench.c
+
+# In the guest: vm-run loaded gmem_fake; each round loads one driver, then
+# the other.  test_hmm's coherent devices get the ranges gmem_fake's use.
+cat >"$out/guest.sh" <<EOF
+rmmod gmem_fake
+for mode in always madvise; do
+	echo \$mode >/sys/kernel/mm/transparent_hugepage/enabled
+	for round in \$(seq $rounds); do
+		for drv in test_hmm gmem; do
+			if [ \$drv = test_hmm ]; then
+				modprobe test_hmm spm_addr_dev0=0x120000000 spm_addr_dev1=0x130000000
+			else
+				modprobe gmem_fake \$GMEM_FAKE_PARAMS
+			fi
+			for thp in thp 4k; do
+				/tests/dmirror_bench /dev/hmm_dmirror0 \$thp $reps $sizes |
+					sed "s|^|BENCH \$mode \$round \$drv |"
+				/tests/dmirror_bench /dev/hmm_dmirror2 \$thp $reps $csizes |
+					sed "s|^|BENCH \$mode \$round \$drv |"
+			done
+			if [ \$drv = test_hmm ]; then rmmod test_hmm; else rmmod gmem_fake; fi
+		done
+	done
+done
+EOF
+scripts/vm-run.sh --kernel "$d13/vmlinuz" --modules-tree "$mods" --kver "$rel" \
+	--kernel-modules-dir "$d13/modules/lib/modules/$rel" --tests "$out/guest" \
+	--cmd "$(cat "$out/guest.sh")" --out "$out/vm" --timeout 3000 >"$out/vm.log" 2>&1 || true
+tr -d '\r' <"$out/vm/tap.log" | grep '^BENCH ' >"$out/raw" || true
+if [ ! -s "$out/raw" ] || grep -q ' error data ' "$out/raw"; then
+	echo "bench: no figures, or wrong data; see $out/raw and $out/vm/" >&2
+	exit 1
+fi
+
+# BENCH mode round drv dev thp MiB to_dev min med to_sys min med
+#       (or ... MiB error what errno)
+echo "gmem vs lib/test_hmm on $rel, us per 4 KiB page (median of $reps, best of $rounds rounds)"
+awk '
+	{
+		key = $2 " " ($5 ~ /dmirror0/ ? "private" : "coherent") " " $6 " " $7
+		keys[key] = 1
+		if ($8 == "error") { failed[key " " $4] = $9 " " $10; next }
+		for (d = 0; d < 2; d++) {
+			v = d ? $13 : $10
+			k = key " " d " " $4
+			if (!(k in best) || v < best[k]) best[k] = v
+		}
+	}
+	function cell(k, d, drv,   key) {
+		key = k " " d " " drv
+		if (key in best)
+			return sprintf("%9.2f", best[key])
+		return sprintf("%9s", "failed")
+	}
+	function ratio(k, d,   g, t) {
+		g = k " " d " gmem"
+		t = k " " d " test_hmm"
+		if (!(g in best) || !(t in best))
+			return sprintf("%6s", "-")
+		return sprintf("%6.2f", best[t] / best[g])
+	}
+	END {
+		printf "%-8s %-9s %-4s %5s | %9s %9s %6s | %9s %9s %6s\n", "THP", "memory", "buf",
+		       "MiB", "to dev:", "", "", "to host:", "", ""
+		printf "%-8s %-9s %-4s %5s | %9s %9s %6s | %9s %9s %6s\n", "", "", "", "",
+		       "gmem", "test_hmm", "ratio", "gmem", "test_hmm", "ratio"
+		for (k in keys) {
+			split(k, f, " ")
+			printf "%-8s %-9s %-4s %5s | %s %s %s | %s %s %s\n", f[1], f[2], f[3], f[4],
+			       cell(k, 0, "gmem"), cell(k, 0, "test_hmm"), ratio(k, 0),
+			       cell(k, 1, "gmem"), cell(k, 1, "test_hmm"), ratio(k, 1) | "sort -k1,1 -k2,2 -k3,3r -k4,4n"
+		}
+	}' "$out/raw"
+echo "ratio: test_hmm / gmem, above 1 where gmem is faster; failed: every round's migration was refused (-ENOENT: pages not placed)"
+grep ' error ' "$out/raw" | sed 's/^BENCH /  failure: /' || true
