@@ -26,19 +26,9 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <linux/types.h>
 
-/* The ABI of lib/test_hmm_uapi.h, which is not an exported header. */
-struct hmm_dmirror_cmd {
-	__u64 addr;
-	__u64 ptr;
-	__u64 npages;
-	__u64 cpages;
-	__u64 faults;
-};
-
-#define HMM_DMIRROR_MIGRATE_TO_DEV	_IOWR('H', 0x02, struct hmm_dmirror_cmd)
-#define HMM_DMIRROR_MIGRATE_TO_SYS	_IOWR('H', 0x03, struct hmm_dmirror_cmd)
+/* The kernel's own definition of the ABI, from its source (tests/Makefile). */
+#include <lib/test_hmm_uapi.h>
 
 #define THP_SIZE	(2UL << 20)
 #define MAX_REPS	64

@@ -56,7 +56,9 @@ scripts/debian13-run.sh "$d13" tar -xJf "/usr/src/linux-source-$series.tar.xz" \
 echo 'obj-m := test_hmm.o' >"$thm/Kbuild"
 scripts/debian13-run.sh "$d13" make -C "/usr/src/linux-headers-$rel" M="$thm" modules >/dev/null
 cp "build/$rel/gmem.ko" "build/$rel/gmem_fake.ko" "$thm/test_hmm.ko" "$mods/"
-gcc -static -O2 -Wall -Wextra -Werror -o "$out/guest/dmirror_bench" bench/dmirror_bench.c
+make tests >/dev/null	# extracts the kernel's test_hmm_uapi.h too
+gcc -static -O2 -Wall -Wextra -Werror -isystem build/ksrc -o "$out/guest/dmirror_bench" \
+	bench/dmirror_bench.c
 
 # In the guest: vm-run loaded gmem_fake; each round loads one driver, then
 # the other.  test_hmm's coherent devices get the ranges gmem_fake's use.
