@@ -18,17 +18,25 @@
 #define PRIV_TIMEOUT	300
 #define PRIV_LEN	(2 * GM_MIB)
 
-static bool private_memory(void)
+/* A Y/N parameter of gmem_fake. */
+static bool fake_param(const char *name)
 {
-	char c = 'N';
-	int fd = open("/sys/module/gmem_fake/parameters/dmirror_private", O_RDONLY);
+	char path[96], c = 'N';
+	int fd;
 
+	snprintf(path, sizeof(path), "/sys/module/gmem_fake/parameters/%s", name);
+	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return false;
 	if (read(fd, &c, 1) != 1)
 		c = 'N';
 	close(fd);
 	return c == 'Y';
+}
+
+static bool private_memory(void)
+{
+	return fake_param("dmirror_private");
 }
 
 FIXTURE(priv) {
@@ -55,6 +63,8 @@ FIXTURE_SETUP(priv)
 	self->n = gm_pages(PRIV_LEN);
 	self->buf = gm_map_anon(PRIV_LEN);
 	ASSERT_NE(NULL, self->buf);
+	/* 4 KiB pages: device huge pages have a test of their own. */
+	ASSERT_EQ(0, madvise(self->buf, PRIV_LEN, MADV_NOHUGEPAGE));
 	self->locs = malloc(self->n);
 	ASSERT_NE(NULL, self->locs);
 	gm_fill(self->buf, 0, self->n, 77);
@@ -117,6 +127,27 @@ static long cpu_present(void *addr, size_t npages)
 	return ret ? ret : present;
 }
 
+/* The AnonHugePages of the mapping holding @addr, in KiB, or -1. */
+static long anon_huge_kib(void *addr)
+{
+	unsigned long start, end, a = (uintptr_t)addr;
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[256];
+	long kib = -1;
+	bool in = false;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2)
+			in = start <= a && a < end;
+		else if (in && sscanf(line, "AnonHugePages: %ld kB", &kib) == 1)
+			break;
+	}
+	fclose(f);
+	return kib;
+}
+
 TEST_F_TIMEOUT(priv, migrate_places_pages_on_the_device, PRIV_TIMEOUT)
 {
 	uint8_t loc;
@@ -150,6 +181,69 @@ TEST_F_TIMEOUT(priv, cpu_fault_brings_pages_back, PRIV_TIMEOUT)
 	ASSERT_EQ(-1, gm_check(self->buf, 0, self->n, 77));
 	ASSERT_EQ((long)self->n, gm_query_count(self->d.fd[0], self->buf,
 						self->n, GMEM_LOC_HOST));
+}
+
+/*
+ * Where private memory holds huge pages, a THP moves into one device huge
+ * page that the CPU maps with one PMD; a CPU touch brings that whole huge
+ * page back, and only it, and a migration brings a device huge page back
+ * into a host huge page.
+ */
+TEST_F_TIMEOUT(priv, huge_page_moves_whole, PRIV_TIMEOUT)
+{
+	const size_t huge = 2 * GM_MIB, len = 2 * huge, n = gm_pages(len);
+	struct hmm_dmirror_cmd cmd = { 0 };
+	uint8_t *snap = malloc(n), *locs = malloc(n);
+	char *map, *p;
+	size_t i;
+
+	if (!fake_param("dmirror_huge"))
+		SKIP(return, "private memory without huge pages on this kernel");
+	ASSERT_NE(NULL, snap);
+	ASSERT_NE(NULL, locs);
+	map = mmap(NULL, len + huge, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	p = (char *)(((uintptr_t)map + huge - 1) & ~(uintptr_t)(huge - 1));
+	ASSERT_EQ(0, madvise(p, len, MADV_HUGEPAGE));
+	gm_fill(p, 0, n, 78);
+
+	cmd.addr = (uintptr_t)p;
+	cmd.ptr = (uintptr_t)malloc(len);
+	cmd.npages = n;
+	ASSERT_NE(0, cmd.ptr);
+	ASSERT_EQ(0, ioctl(self->mirror, HMM_DMIRROR_MIGRATE_TO_DEV, &cmd));
+	ASSERT_EQ(n, cmd.cpages);
+	free((void *)(uintptr_t)cmd.ptr);
+	/* Every page is in this device's memory, mapped by a PMD. */
+	cmd = (struct hmm_dmirror_cmd){ .addr = (uintptr_t)p,
+					.ptr = (uintptr_t)snap, .npages = n };
+	ASSERT_EQ(0, ioctl(self->mirror, HMM_DMIRROR_SNAPSHOT, &cmd));
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL | HMM_DMIRROR_PROT_WRITE |
+			  HMM_DMIRROR_PROT_PMD, snap[i]) TH_LOG("page %zu", i);
+	ASSERT_EQ(0, cpu_present(p, n));
+
+	/* The CPU reads the second huge page: it comes back whole. */
+	ASSERT_EQ(gm_pat(78, n - 1, 0), *(volatile uint64_t *)gm_page_addr(p, n - 1));
+	ASSERT_EQ((long)n / 2, cpu_present(p + huge, n / 2));
+	ASSERT_EQ(0, cpu_present(p, n / 2));
+	ASSERT_EQ(0, gm_query(self->d.fd[0], p, n, locs));
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(i < n / 2 ? locs[0] : GMEM_LOC_HOST, locs[i]) TH_LOG("page %zu", i);
+	ASSERT_NE(GMEM_LOC_HOST, locs[0]);
+
+	/* A migration brings the first back whole too: both are host THPs. */
+	cmd = (struct hmm_dmirror_cmd){ .addr = (uintptr_t)p, .npages = n };
+	ASSERT_EQ(0, ioctl(self->mirror, HMM_DMIRROR_MIGRATE_TO_SYS, &cmd));
+	ASSERT_EQ(n / 2, cmd.cpages);
+	ASSERT_EQ((long)n, cpu_present(p, n));
+	ASSERT_EQ((long)(len >> 10), anon_huge_kib(p));
+	/* And everything reads back right. */
+	ASSERT_EQ(-1, gm_check(p, 0, n, 78));
+	munmap(map, len + huge);
+	free(snap);
+	free(locs);
 }
 
 /* A CPU write to a private page: the data of the other words survives. */

@@ -19,8 +19,8 @@
 #     make_device_exclusive() is built with CONFIG_DEVICE_PRIVATE only
 #     (gmem_fake fails HMM_DMIRROR_EXCLUSIVE with EOPNOTSUPP);
 #   - migrate_anon_huge_fault in the private variant (7.x hmm-tests), which
-#     wants the huge page mapped by one device-private PMD: gmem keeps
-#     device memory in 4 KiB pages.
+#     wants the huge page mapped by one device-private PMD, where gmem_fake
+#     says its private memory holds no huge pages (dmirror_huge).
 # Without /dev/hmm_dmirror0 everything is skipped (exit status 4).
 #
 # Environment:
@@ -32,6 +32,7 @@
 # Exit status: 0 passed, 1 failed, 4 nothing to test (kselftest's skip).
 
 param=/sys/module/gmem_fake/parameters/dmirror_private
+huge=/sys/module/gmem_fake/parameters/dmirror_huge
 series=$(uname -r | sed 's/^\([0-9]*\.[0-9]*\).*/\1/')
 bin=$(dirname "$0")/bin/hmm-tests
 [ ! -x "$bin-$series" ] || bin=$bin-$series
@@ -105,8 +106,9 @@ case $private in
 Y)
 	echo "# hmm_tests: device-private memory available ($from): every variant"
 	sel=''
-	[ -z "$gmem" ] || expect hmm.hmm_device_private.migrate_anon_huge_fault \
-		"gmem maps device-private memory in 4 KiB pages, not by one PMD"
+	[ -z "$gmem" ] || [ "$(cat "$huge" 2>/dev/null)" = Y ] ||
+		expect hmm.hmm_device_private.migrate_anon_huge_fault \
+			"this kernel cannot migrate a huge page whole into device-private memory"
 	;;
 N)
 	echo "# hmm_tests: no device-private memory ($from): coherent variants only"

@@ -239,6 +239,7 @@ u64 gm_dev_page_offset(const struct gm_dev *dev, const struct page *page);
 struct gm_dev *gm_page_dev(const struct page *page);
 long gm_dev_evict(struct gm_dev *dev);
 bool gm_dev_private_supported(void);
+bool gm_dev_huge_supported(void);
 
 void gm_copy_complete(struct gm_copy_req *req, int status);
 

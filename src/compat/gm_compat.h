@@ -163,24 +163,84 @@ static inline void gm_zone_device_page_init(struct page *page,
 
 /*
  * The pagemap's release of a device page: page_free(page), and from v6.19
- * folio_free(folio).  GM_DEFINE_PAGEMAP_FREE(name, fn) defines @name, the
- * callback, calling void @fn(struct page *); GM_PAGEMAP_FREE(name) names
- * it in a struct dev_pagemap_ops.  gmem hands out order-0 pages only.
+ * folio_free(folio), which may be a huge page.  GM_DEFINE_PAGEMAP_FREE(name,
+ * fn) defines @name, the callback, calling void @fn(struct page *head,
+ * unsigned long nr); GM_PAGEMAP_FREE(name) names it in a struct
+ * dev_pagemap_ops.
  */
 #ifdef GM_HAVE_PAGEMAP_FOLIO_FREE
-#define GM_DEFINE_PAGEMAP_FREE(name, fn)		\
-	static void name(struct folio *folio)		\
-	{						\
-		fn(&folio->page);			\
+#define GM_DEFINE_PAGEMAP_FREE(name, fn)			\
+	static void name(struct folio *folio)			\
+	{							\
+		fn(&folio->page, folio_nr_pages(folio));	\
 	}
 #define GM_PAGEMAP_FREE(name)	.folio_free = (name)
 #else
-#define GM_DEFINE_PAGEMAP_FREE(name, fn)		\
-	static void name(struct page *page)		\
-	{						\
-		fn(page);				\
+#define GM_DEFINE_PAGEMAP_FREE(name, fn)			\
+	static void name(struct page *page)			\
+	{							\
+		fn(page, 1);					\
 	}
 #define GM_PAGEMAP_FREE(name)	.page_free = (name)
+#endif
+
+/*
+ * Device-private huge pages (v6.19, with the pagemap given to
+ * zone_device_folio_init() from v7.0): where the kernel has them, a
+ * migration of a PMD-aligned range selects a THP as one folio
+ * (GM_MIGRATE_VMA_SELECT_COMPOUND), which moves into a device folio of PMD
+ * order made ready by gm_zone_device_huge_init(); GM_PAGEMAP_FOLIO_SPLIT
+ * in a struct dev_pagemap_ops keeps what gmem put in such a folio with
+ * the pieces of a split.  Elsewhere the flags are 0 and device memory
+ * comes in 4 KiB pages only.
+ */
+#ifdef GM_HAVE_DEVICE_HUGE_PAGES
+#define gm_have_device_huge()		true
+#define GM_MIGRATE_VMA_SELECT_COMPOUND	MIGRATE_VMA_SELECT_COMPOUND
+#define GM_MIGRATE_PFN_COMPOUND		MIGRATE_PFN_COMPOUND
+
+/* Each folio a split makes keeps the pagemap, mapping and device data. */
+static inline void gm_pagemap_folio_split(struct folio *head,
+					  struct folio *tail)
+{
+	if (!tail)
+		return;
+	tail->pgmap = head->pgmap;
+	tail->page.mapping = head->page.mapping;
+	tail->page.zone_device_data = head->page.zone_device_data;
+}
+
+#define GM_PAGEMAP_FOLIO_SPLIT		.folio_split = gm_pagemap_folio_split,
+
+static inline void gm_zone_device_huge_init(struct page *head,
+					    struct dev_pagemap *pgmap)
+{
+	zone_device_folio_init(page_folio(head), pgmap, HPAGE_PMD_ORDER);
+}
+
+/* A host huge page for a device huge page coming back, or NULL. */
+static inline struct folio *gm_vma_alloc_huge_folio(struct vm_area_struct *vma,
+						    unsigned long addr)
+{
+	return vma_alloc_folio(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN,
+			       HPAGE_PMD_ORDER, vma, addr);
+}
+#else
+#define gm_have_device_huge()		false
+#define GM_MIGRATE_VMA_SELECT_COMPOUND	0
+#define GM_MIGRATE_PFN_COMPOUND		0
+#define GM_PAGEMAP_FOLIO_SPLIT
+
+static inline void gm_zone_device_huge_init(struct page *head,
+					    struct dev_pagemap *pgmap)
+{
+}
+
+static inline struct folio *gm_vma_alloc_huge_folio(struct vm_area_struct *vma,
+						    unsigned long addr)
+{
+	return NULL;
+}
 #endif
 
 /*
@@ -206,11 +266,16 @@ static inline int gm_hmm_range_fault_unlocked(struct hmm_range *range,
 #endif
 }
 
-/* A workqueue whose work runs on the CPU it is queued on. */
+/*
+ * Workqueues whose work runs on the CPU it is queued on: the flag of one,
+ * and the system's.
+ */
 #ifdef GM_HAVE_WQ_PERCPU
-#define GM_WQ_PERCPU	WQ_PERCPU
+#define GM_WQ_PERCPU		WQ_PERCPU
+#define gm_system_percpu_wq	system_percpu_wq
 #else
-#define GM_WQ_PERCPU	0
+#define GM_WQ_PERCPU		0
+#define gm_system_percpu_wq	system_wq
 #endif
 
 /*

@@ -84,7 +84,10 @@ void gm_devmem_stop(struct gm_devmem_alloc *a)
 	mutex_unlock(&a->lock);
 }
 
-/* Turn a freshly allocated buddy block into pages at @pages. */
+/*
+ * Turn a freshly allocated buddy block into a chunk of pages, stored at
+ * @pages unless it is NULL.
+ */
 static unsigned long gm_devmem_take_block(struct gm_physmem *pm,
 					  struct gm_buddy_block *block,
 					  struct page **pages)
@@ -106,8 +109,9 @@ static unsigned long gm_devmem_take_block(struct gm_physmem *pm,
 
 	pfn = pm->base_pfn + (gm_buddy_block_offset(block) >> PAGE_SHIFT);
 	for (i = 0; i < n; i++) {
-		pages[i] = pfn_to_page(pfn + i);
-		pages[i]->zone_device_data = chunk;
+		pfn_to_page(pfn + i)->zone_device_data = chunk;
+		if (pages)
+			pages[i] = pfn_to_page(pfn + i);
 	}
 	atomic_long_add(n, &a->held_pages);
 	atomic_long_add(n, &a->used_pages);
@@ -171,14 +175,51 @@ unsigned long gm_devmem_alloc_pages(struct gm_physmem *pm,
 	return got;
 }
 
-/* dev_pagemap_ops.page_free: the last reference to a device page is gone. */
-void gm_devmem_page_free(struct page *page)
+/**
+ * gm_devmem_alloc_huge() - take a device huge page for a migration
+ * @pm: the device memory
+ *
+ * Return: the first of HPAGE_PMD_NR pages aligned to that many, one chunk
+ * of the allocator, not yet initialised for use; NULL when no such run is
+ * free (the caller falls back to pages of 4 KiB).
+ */
+struct page *gm_devmem_alloc_huge(struct gm_physmem *pm)
 {
-	struct gm_devmem_chunk *chunk = page->zone_device_data;
+	struct gm_devmem_alloc *a = &pm->alloc;
+	struct gm_buddy_block *block;
+	struct page *head = NULL;
+	LIST_HEAD(blocks);
+
+	if (gm_inject_devmem_alloc_failure())
+		return NULL;
+	mutex_lock(&a->lock);
+	gm_devmem_drain_locked(a);
+	/* One block: its size is its alignment. */
+	if (!a->dying &&
+	    !gm_buddy_alloc_blocks(&a->mm, 0, (u64)a->total_pages << PAGE_SHIFT,
+				   HPAGE_PMD_SIZE, HPAGE_PMD_SIZE, &blocks, 0)) {
+		block = list_first_entry(&blocks, struct gm_buddy_block, link);
+		list_del(&block->link);
+		head = pfn_to_page(pm->base_pfn +
+				   (gm_buddy_block_offset(block) >> PAGE_SHIFT));
+		if (!gm_devmem_take_block(pm, block, NULL))
+			head = NULL;
+	}
+	mutex_unlock(&a->lock);
+	return head;
+}
+
+/*
+ * dev_pagemap_ops.page_free or folio_free: the last reference to @nr device
+ * pages from @head, a folio, is gone.
+ */
+void gm_devmem_page_free(struct page *head, unsigned long nr)
+{
+	struct gm_devmem_chunk *chunk = head->zone_device_data;
 	struct gm_devmem_alloc *a = chunk->alloc;
 
-	atomic_long_dec(&a->used_pages);
-	if (atomic_dec_and_test(&chunk->live)) {
+	atomic_long_sub(nr, &a->used_pages);
+	if (atomic_sub_and_test(nr, &chunk->live)) {
 		llist_add(&chunk->free_node, &a->deferred);
 		schedule_work(&a->drain_work);
 	}

@@ -29,6 +29,40 @@ struct gm_evict_batch {
 };
 
 /*
+ * A host page for the device page at @src, as many pages as it has: a
+ * device huge page must move whole, since nothing can split it without a
+ * VMA.  Stores the pages in @spages/@dpages and returns their number, 0 if
+ * host memory is short (the page stays for the next sweep).
+ */
+static unsigned long gm_evict_dest(unsigned long *src, unsigned long *dst,
+				   struct page **spages, struct page **dpages)
+{
+	struct page *spage = migrate_pfn_to_page(*src), *page;
+	struct folio *folio = NULL;
+	unsigned long i, nr = 1;
+
+	if (*src & GM_MIGRATE_PFN_COMPOUND) {
+		nr = HPAGE_PMD_NR;
+		folio = folio_alloc(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN,
+				    HPAGE_PMD_ORDER);
+	} else {
+		page = alloc_page(GFP_HIGHUSER_MOVABLE);
+		if (page)
+			folio = page_folio(page);
+	}
+	if (!folio)
+		return 0;
+	folio_lock(folio);
+	*dst = migrate_pfn(folio_pfn(folio)) |
+	       (nr > 1 ? GM_MIGRATE_PFN_COMPOUND : 0);
+	for (i = 0; i < nr; i++) {
+		spages[i] = pfn_to_page(page_to_pfn(spage) + i);
+		dpages[i] = folio_page(folio, i);
+	}
+	return nr;
+}
+
+/*
  * Evict the in-use pages among @npages pfns from @pfn.  Pages that cannot
  * be locked, unmapped or copied now stay; the caller retries.
  */
@@ -43,20 +77,11 @@ static void gm_evict_range(struct gm_physmem *pm, struct gm_evict_batch *b,
 	if (err)
 		return;
 
-	for (i = 0; i < npages; i++) {
-		struct page *dpage;
-
-		b->dst[i] = 0;
-		if (!(b->src[i] & MIGRATE_PFN_MIGRATE))
-			continue;
-		dpage = alloc_page(GFP_HIGHUSER_MOVABLE);
-		if (!dpage)
-			continue;
-		lock_page(dpage);
-		b->spages[n] = migrate_pfn_to_page(b->src[i]);
-		b->dpages[n++] = dpage;
-		b->dst[i] = migrate_pfn(page_to_pfn(dpage));
-	}
+	memset(b->dst, 0, npages * sizeof(*b->dst));
+	for (i = 0; i < npages; i++)
+		if (b->src[i] & MIGRATE_PFN_MIGRATE)
+			n += gm_evict_dest(&b->src[i], &b->dst[i], &b->spages[n],
+					   &b->dpages[n]);
 
 	if (n) {
 		b->req.dir = GM_COPY_TO_HOST;
@@ -67,11 +92,14 @@ static void gm_evict_range(struct gm_physmem *pm, struct gm_evict_batch *b,
 		if (!err)
 			err = gm_copy_wait(dev, &b->req);
 		if (err) {
-			for (i = 0; i < npages; i++)
+			for (i = 0; i < npages; i++) {
+				struct page *dpage = migrate_pfn_to_page(b->dst[i]);
+
+				if (dpage) {
+					unlock_page(dpage);
+					put_page(dpage);
+				}
 				b->dst[i] = 0;
-			for (i = 0; i < n; i++) {
-				unlock_page(b->dpages[i]);
-				put_page(b->dpages[i]);
 			}
 		}
 	}
@@ -79,7 +107,8 @@ static void gm_evict_range(struct gm_physmem *pm, struct gm_evict_batch *b,
 	migrate_device_pages(b->src, b->dst, npages);
 	for (i = 0; i < npages; i++)
 		if (b->dst[i] && (b->src[i] & MIGRATE_PFN_MIGRATE))
-			evicted++;
+			evicted += b->dst[i] & GM_MIGRATE_PFN_COMPOUND ?
+				   HPAGE_PMD_NR : 1;
 	migrate_device_finalize(b->src, b->dst, npages);
 	atomic64_add(evicted, &dev->evicted_pages);
 }

@@ -38,7 +38,7 @@ void gm_host_stock_refill(struct gm_host_stock *stock)
 
 	if (cpu >= nr_cpu_ids)
 		cpu = cpumask_first(cpu_online_mask);
-	queue_work_on(cpu, system_wq, &stock->refill);
+	queue_work_on(cpu, gm_system_percpu_wq, &stock->refill);
 }
 
 /*

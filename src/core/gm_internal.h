@@ -259,7 +259,8 @@ int gm_devmem_alloc_init(struct gm_devmem_alloc *a, unsigned long npages);
 void gm_devmem_alloc_fini(struct gm_devmem_alloc *a);
 unsigned long gm_devmem_alloc_pages(struct gm_physmem *pm,
 				    struct page **pages, unsigned long n);
-void gm_devmem_page_free(struct page *page);
+struct page *gm_devmem_alloc_huge(struct gm_physmem *pm);
+void gm_devmem_page_free(struct page *head, unsigned long nr);
 unsigned long gm_devmem_free_pages(struct gm_devmem_alloc *a);
 void gm_devmem_stop(struct gm_devmem_alloc *a);
 

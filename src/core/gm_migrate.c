@@ -81,6 +81,8 @@ struct gm_survey {
  * @busy: pages that stayed for a reason that may pass: locked or isolated
  *	by someone else for a moment, or a copy that failed
  * @retried: this is the batch's second run, for its busy pages
+ * @huge: the batch moves one huge page: a folio of PMD order at @dst[0],
+ *	whose pages are the dense entries
  */
 struct gm_batch {
 	struct migrate_vma mig;
@@ -98,6 +100,7 @@ struct gm_batch {
 	unsigned long not_moved;
 	unsigned long busy;
 	bool retried;
+	bool huge;
 };
 
 /**
@@ -210,12 +213,17 @@ static u8 gm_survey_page(struct gm_migration *m, unsigned long hmm_pfn)
 	/*
 	 * No reference is held: the page may be freed meanwhile, and then this
 	 * reads a stale mapcount, which the batch's locked check makes safe.
-	 * A page of a large folio mapped by PTEs is only movable where the
-	 * kernel splits such folios, which it does before gmem sees them.
+	 * A huge page mapped by a PMD moves (whole, or split by
+	 * migrate_vma_setup()); a page of a large folio mapped by PTEs only
+	 * where the kernel splits such folios, which it does before gmem sees
+	 * them.  Movable pages that stay were busy: the batch tries again.
 	 */
 	if (gm_page_mapped_shared(page))
 		return GM_SURVEY_SHARED;
-	return folio_test_large(page_folio(page)) ? 0 : GM_SURVEY_MOVABLE;
+	if (folio_test_large(page_folio(page)) &&
+	    hmm_pfn_to_map_order(hmm_pfn) + PAGE_SHIFT != PMD_SHIFT)
+		return 0;
+	return GM_SURVEY_MOVABLE;
 }
 
 /* Survey the window that starts at @start, up to @end at most. */
@@ -269,6 +277,36 @@ static void gm_count_stayed(struct gm_migration *m, unsigned long start,
 			m->res->not_moved++;
 }
 
+/*
+ * A huge page that migrate_vma_setup() collected whole (a THP, or an empty
+ * PMD range) takes slot 0 of its batch, which covers just it, and leaves
+ * the other slots zero: these helpers give each slot its own view.
+ */
+static bool gm_batch_compound(const struct gm_batch *b)
+{
+	return b->src[0] & GM_MIGRATE_PFN_COMPOUND;
+}
+
+/* The pages slot @i stands for: all of the batch's for a huge page. */
+static unsigned long gm_batch_nr(const struct gm_batch *b, unsigned long i)
+{
+	return i == 0 && gm_batch_compound(b) ? b->mig.npages : 1;
+}
+
+/* The source entry, flags and pfn, that slot @i moves. */
+static unsigned long gm_batch_src(const struct gm_batch *b, unsigned long i)
+{
+	return gm_batch_compound(b) ? b->src[0] : b->src[i];
+}
+
+/* The page slot @i moves, NULL for an empty one. */
+static struct page *gm_batch_spage(const struct gm_batch *b, unsigned long i)
+{
+	struct page *page = migrate_pfn_to_page(gm_batch_src(b, i));
+
+	return page && gm_batch_compound(b) ? pfn_to_page(page_to_pfn(page) + i) : page;
+}
+
 /* Queue a dense entry: copy @spage (or zeroes) into @dpage for mig slot @i. */
 static void gm_batch_add_copy(struct gm_batch *b, unsigned int k,
 			      unsigned long i, struct page *spage,
@@ -278,9 +316,37 @@ static void gm_batch_add_copy(struct gm_batch *b, unsigned int k,
 	b->dpages[k] = dpage;
 	b->slot[k] = i;
 	b->dst[i] = migrate_pfn(page_to_pfn(dpage));
-	if ((b->src[i] & MIGRATE_PFN_WRITE) ||
+	if ((gm_batch_src(b, i) & MIGRATE_PFN_WRITE) ||
 	    (!spage && (b->mig.vma->vm_flags & VM_WRITE)))
 		b->dst[i] |= MIGRATE_PFN_WRITE;
+}
+
+/* Did the dense entry @k move (known once migrate_vma_pages() ran)? */
+static bool gm_batch_moved(const struct gm_batch *b, unsigned int k)
+{
+	return b->src[b->huge ? 0 : b->slot[k]] & MIGRATE_PFN_MIGRATE;
+}
+
+/* Give back the destinations of dense entries [first, first + n). */
+static void gm_batch_drop(struct gm_batch *b, unsigned int first,
+			  unsigned int n)
+{
+	unsigned int k;
+
+	if (b->huge) {
+		/* One folio: the request is all of it. */
+		unlock_page(b->dpages[0]);
+		put_page(b->dpages[0]);
+		memset(b->dpages, 0, n * sizeof(*b->dpages));
+		b->dst[0] = 0;
+		return;
+	}
+	for (k = first; k < first + n; k++) {
+		unlock_page(b->dpages[k]);
+		put_page(b->dpages[k]);
+		b->dpages[k] = NULL;
+		b->dst[b->slot[k]] = 0;
+	}
 }
 
 static void gm_batch_submit(struct gm_batch *b, unsigned int r,
@@ -304,7 +370,7 @@ static void gm_batch_submit(struct gm_batch *b, unsigned int r,
  * other devices, and pages that other processes map too.
  */
 static bool gm_batch_takes(struct gm_migration *m, struct gm_batch *b,
-			   unsigned long i)
+			   unsigned long i, unsigned long nr)
 {
 	unsigned long addr = b->mig.start + (i << PAGE_SHIFT);
 	struct page *page = migrate_pfn_to_page(b->src[i]);
@@ -312,21 +378,21 @@ static bool gm_batch_takes(struct gm_migration *m, struct gm_batch *b,
 
 	if (!(b->src[i] & MIGRATE_PFN_MIGRATE)) {
 		if (!(survey & GM_SURVEY_AT_DEST))
-			b->not_moved++;
+			b->not_moved += nr;
 		if (survey & GM_SURVEY_MOVABLE)
-			b->busy++;
+			b->busy += nr;
 		return false;
 	}
 	if (page && is_zone_device_page(page)) {
 		if (gm_page_dev(page) != m->dev)
-			b->not_moved++;
+			b->not_moved += nr;
 		return false;
 	}
 	/* A page shared with another process, or merged by KSM, stays. */
 	if ((survey & (GM_SURVEY_SHARED | GM_SURVEY_UNKNOWN)) ||
 	    (page && folio_test_ksm(page_folio(page))) ||
 	    (!vma_is_anonymous(b->mig.vma) && !(page && PageAnon(page)))) {
-		b->not_moved++;
+		b->not_moved += nr;
 		return false;
 	}
 	return true;
@@ -334,27 +400,47 @@ static bool gm_batch_takes(struct gm_migration *m, struct gm_batch *b,
 
 /*
  * Host (or never-touched) pages of the batch get a device page each, as far
- * as device memory lasts.
+ * as device memory lasts; a huge page collected whole gets a device huge
+ * page where one is free, else pages of 4 KiB, and the kernel splits it.
  */
 static void gm_batch_prepare_to_dev(struct gm_migration *m, struct gm_batch *b)
 {
-	unsigned long i, need = 0, got, k;
+	unsigned long i, nr, j, need = 0, got, k;
+	struct page *huge = NULL;
 
 	/* @slot first lists the slots to take, then the copies. */
-	for (i = 0; i < b->mig.npages; i++)
-		if (gm_batch_takes(m, b, i))
-			b->slot[need++] = i;
+	for (i = 0; i < b->mig.npages; i += nr) {
+		nr = gm_batch_nr(b, i);
+		if (gm_batch_takes(m, b, i, nr))
+			for (j = 0; j < nr; j++)
+				b->slot[need++] = i + j;
+	}
 
-	got = gm_devmem_alloc_pages(m->pm, b->dpages, need);
-	if (got < need) {
-		m->exhausted = true;
-		b->not_moved += need - got;
+	if (gm_batch_compound(b) && need)
+		huge = gm_devmem_alloc_huge(m->pm);
+	if (huge) {
+		gm_zone_device_huge_init(huge, &m->pm->pgmap);
+		for (k = 0; k < need; k++)
+			b->dpages[k] = pfn_to_page(page_to_pfn(huge) + k);
+		got = need;
+	} else {
+		got = gm_devmem_alloc_pages(m->pm, b->dpages, need);
+		if (got < need) {
+			m->exhausted = true;
+			b->not_moved += need - got;
+		}
+		for (k = 0; k < got; k++)
+			gm_zone_device_page_init(b->dpages[k], &m->pm->pgmap);
 	}
 	for (k = 0; k < got; k++) {
 		i = b->slot[k];
-		gm_zone_device_page_init(b->dpages[k], &m->pm->pgmap);
-		gm_batch_add_copy(b, k, i, migrate_pfn_to_page(b->src[i]),
-				  b->dpages[k]);
+		gm_batch_add_copy(b, k, i, gm_batch_spage(b, i), b->dpages[k]);
+	}
+	if (huge) {
+		/* The folio stands at slot 0 for all the batch. */
+		b->dst[0] |= GM_MIGRATE_PFN_COMPOUND;
+		memset(&b->dst[1], 0, (b->mig.npages - 1) * sizeof(b->dst[0]));
+		b->huge = true;
 	}
 	b->ncopy = got;
 	if (got) {
@@ -379,6 +465,37 @@ static int gm_batch_req_index(struct gm_batch *b, struct gm_dev *dev)
 }
 
 /*
+ * A device huge page collected whole comes back into a host huge page,
+ * copied by one request, where one is free.  Returns false to let the
+ * caller bring it back in 4 KiB pages instead, which the kernel splits it
+ * into.
+ */
+static bool gm_batch_prepare_huge_to_host(struct gm_batch *b)
+{
+	struct page *spage = migrate_pfn_to_page(b->src[0]);
+	struct folio *folio;
+	unsigned long k;
+
+	folio = gm_vma_alloc_huge_folio(b->mig.vma, b->mig.start);
+	if (!folio)
+		return false;
+	folio_lock(folio);
+	for (k = 0; k < b->mig.npages; k++) {
+		b->spages[k] = pfn_to_page(page_to_pfn(spage) + k);
+		b->dpages[k] = folio_page(folio, k);
+		b->slot[k] = k;
+	}
+	b->dst[0] = migrate_pfn(folio_pfn(folio)) | GM_MIGRATE_PFN_COMPOUND |
+		    (b->src[0] & MIGRATE_PFN_WRITE);
+	b->huge = true;
+	b->ncopy = b->mig.npages;
+	b->req_devs[0] = gm_page_dev(spage);
+	b->nreqs = 1;
+	gm_batch_submit(b, 0, GM_COPY_TO_HOST, 0, b->ncopy);
+	return true;
+}
+
+/*
  * Device pages of the batch get a host page each and are copied out by the
  * engine of the device that holds them: the dense lists are laid out
  * grouped by device, one copy request per group.
@@ -393,11 +510,15 @@ static void gm_batch_prepare_to_host(struct gm_migration *m,
 	unsigned int r, pos;
 	int idx;
 
+	if (gm_batch_compound(b) && migrate_pfn_to_page(b->src[0]) &&
+	    gm_batch_prepare_huge_to_host(b))
+		return;
+
 	/* Pass 1: which pages move, and how many from each device. */
 	for (i = 0; i < b->mig.npages; i++) {
-		struct page *page = migrate_pfn_to_page(b->src[i]);
+		struct page *page = gm_batch_spage(b, i);
 
-		if (!(b->src[i] & MIGRATE_PFN_MIGRATE)) {
+		if (!(gm_batch_src(b, i) & MIGRATE_PFN_MIGRATE)) {
 			u8 survey = gm_survey_at(m, b->mig.start + (i << PAGE_SHIFT));
 
 			if (!(survey & GM_SURVEY_AT_DEST))
@@ -434,9 +555,9 @@ static void gm_batch_prepare_to_host(struct gm_migration *m,
 
 	/* Pass 2: place each moving page in its device's group. */
 	for (i = 0; i < b->mig.npages; i++) {
-		struct page *page = migrate_pfn_to_page(b->src[i]);
+		struct page *page = gm_batch_spage(b, i);
 
-		if (!(b->src[i] & MIGRATE_PFN_MIGRATE) || !page)
+		if (!(gm_batch_src(b, i) & MIGRATE_PFN_MIGRATE) || !page)
 			continue;
 		idx = gm_batch_req_index(b, gm_page_dev(page));
 		if (idx < 0 || fill[idx] == count[idx])
@@ -480,6 +601,18 @@ static int gm_batch_start(struct gm_migration *m, struct gm_batch *b,
 			 MIGRATE_VMA_SELECT_DEVICE_COHERENT |
 			 MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
 	};
+	/*
+	 * A whole PMD range may move as one huge page where the kernel can
+	 * (gm_have_device_huge()) and the VMA takes huge pages: into private
+	 * memory, and a device huge page back to host RAM.  Coherent memory
+	 * holds no huge pages: the kernel moves a host huge page whole only
+	 * into device-private memory.
+	 */
+	if ((!m->dev || m->pm->pgmap.type == MEMORY_DEVICE_PRIVATE) &&
+	    !(vma->vm_flags & VM_NOHUGEPAGE) &&
+	    IS_ALIGNED(start, HPAGE_PMD_SIZE) && end - start == HPAGE_PMD_SIZE)
+		b->mig.flags |= GM_MIGRATE_VMA_SELECT_COMPOUND;
+	b->huge = false;
 	memset(b->reqs, 0, sizeof(b->reqs));
 	b->nreqs = 0;
 	b->ncopy = 0;
@@ -501,7 +634,7 @@ static int gm_batch_start(struct gm_migration *m, struct gm_batch *b,
 /* Wait for the copies; a failed request gives its pages back unmoved. */
 static void gm_batch_wait(struct gm_migration *m, struct gm_batch *b)
 {
-	unsigned int r, k, first;
+	unsigned int r;
 
 	for (r = 0; r < b->nreqs; r++) {
 		struct gm_copy_req *req = &b->reqs[r];
@@ -513,13 +646,7 @@ static void gm_batch_wait(struct gm_migration *m, struct gm_batch *b)
 			err = gm_copy_wait(b->req_devs[r], req);
 		if (!err)
 			continue;
-		first = req->dst - b->dpages;
-		for (k = first; k < first + req->npages; k++) {
-			unlock_page(b->dpages[k]);
-			put_page(b->dpages[k]);
-			b->dpages[k] = NULL;
-			b->dst[b->slot[k]] = 0;
-		}
+		gm_batch_drop(b, req->dst - b->dpages, req->npages);
 		b->not_moved += req->npages;
 		b->busy += req->npages;
 	}
@@ -536,8 +663,7 @@ static void gm_batch_count_to_host(struct gm_batch *b)
 
 		first = req->dst - b->dpages;
 		for (k = first; k < first + req->npages; k++)
-			if (b->dpages[k] &&
-			    (b->src[b->slot[k]] & MIGRATE_PFN_MIGRATE))
+			if (b->dpages[k] && gm_batch_moved(b, k))
 				moved++;
 		atomic64_add(moved, &b->req_devs[r]->to_host_pages);
 	}
@@ -565,7 +691,7 @@ static unsigned long gm_batch_finish(struct gm_migration *m,
 	for (k = 0; k < b->ncopy; k++) {
 		if (!b->dpages[k])
 			continue;
-		if (b->src[b->slot[k]] & MIGRATE_PFN_MIGRATE) {
+		if (gm_batch_moved(b, k)) {
 			get_page(b->dpages[k]);	/* for folio_mapped() below */
 			moved++;
 		} else {
@@ -583,7 +709,7 @@ static unsigned long gm_batch_finish(struct gm_migration *m,
 		unsigned long i = b->slot[k];
 		struct page *page = b->dpages[k];
 
-		if (!page || !(b->src[i] & MIGRATE_PFN_MIGRATE))
+		if (!page || !gm_batch_moved(b, k))
 			continue;
 		gm_pt_set_locked(pt, b->mig.start + (i << PAGE_SHIFT),
 				 trusted && folio_mapped(page_folio(page)) ? loc :
@@ -592,7 +718,7 @@ static unsigned long gm_batch_finish(struct gm_migration *m,
 	spin_unlock(&pt->lock);
 
 	for (k = 0; k < b->ncopy; k++)
-		if (b->dpages[k] && (b->src[b->slot[k]] & MIGRATE_PFN_MIGRATE))
+		if (b->dpages[k] && gm_batch_moved(b, k))
 			put_page(b->dpages[k]);
 
 	m->res->moved += moved;

@@ -32,6 +32,7 @@ static const struct dev_pagemap_ops gm_coherent_pagemap_ops = {
 
 static const struct dev_pagemap_ops gm_private_pagemap_ops = {
 	GM_PAGEMAP_FREE(gm_physmem_page_free),
+	GM_PAGEMAP_FOLIO_SPLIT
 	.migrate_to_ram = gm_private_migrate_to_ram,
 };
 
@@ -198,3 +199,19 @@ bool gm_dev_private_supported(void)
 	return gm_have_device_private();
 }
 EXPORT_SYMBOL_GPL(gm_dev_private_supported);
+
+/**
+ * gm_dev_huge_supported() - does private device memory hold huge pages?
+ *
+ * Where the kernel migrates a transparent huge page as one folio (Linux
+ * 7.x), gmem moves a PMD-aligned 2 MiB range into private device memory
+ * as one huge page when its memory has a free aligned 2 MiB, and the CPU
+ * maps it with one PMD; gm_mmu.pmap_enter then gets its pages in one run.
+ *
+ * Return: true if private device memory can hold huge pages.
+ */
+bool gm_dev_huge_supported(void)
+{
+	return gm_have_device_huge();
+}
+EXPORT_SYMBOL_GPL(gm_dev_huge_supported);

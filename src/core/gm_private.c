@@ -22,16 +22,20 @@
 
 /**
  * struct gm_private_fault - one migrate_to_ram call
+ * @huge: the faulting page is a device huge page mapped by a PMD, which
+ *	moves whole: into a host huge page where one is free, else the kernel
+ *	splits it into the host pages given
  * @src: migrate_vma source pfns
  * @dst: migrate_vma destination pfns
  * @spages: dense list of the device pages to copy out
  * @dpages: the host pages receiving them
  */
 struct gm_private_fault {
-	unsigned long src[GM_PRIVATE_FAULT_PAGES];
-	unsigned long dst[GM_PRIVATE_FAULT_PAGES];
-	struct page *spages[GM_PRIVATE_FAULT_PAGES];
-	struct page *dpages[GM_PRIVATE_FAULT_PAGES];
+	bool huge;
+	unsigned long src[HPAGE_PMD_NR];
+	unsigned long dst[HPAGE_PMD_NR];
+	struct page *spages[HPAGE_PMD_NR];
+	struct page *dpages[HPAGE_PMD_NR];
 };
 
 /* Copy @n pages of @dev out, and wait; on failure free the host pages. */
@@ -52,11 +56,94 @@ static int gm_private_copy_out(struct gm_dev *dev, struct gm_private_fault *f,
 		err = gm_copy_wait(dev, &req);
 	if (err) {
 		for (k = 0; k < n; k++) {
+			/* A host huge page is one folio: once. */
+			if (f->huge && k && page_folio(f->dpages[k]) ==
+					    page_folio(f->dpages[0]))
+				continue;
 			unlock_page(f->dpages[k]);
 			put_page(f->dpages[k]);
 		}
 	}
 	return err;
+}
+
+/*
+ * Host pages for the device huge page at slot 0: one host huge page, else
+ * one page per 4 KiB, for the kernel to split the device page into.
+ * Returns the dense entries filled.
+ */
+static unsigned int gm_private_huge_dest(struct gm_private_fault *f,
+					 struct vm_area_struct *vma,
+					 unsigned long start, unsigned long npages)
+{
+	struct page *shead = migrate_pfn_to_page(f->src[0]);
+	unsigned long write = f->src[0] & MIGRATE_PFN_WRITE, i;
+	struct folio *folio = gm_vma_alloc_huge_folio(vma, start);
+
+	for (i = 0; i < npages; i++) {
+		struct page *dpage;
+
+		if (folio) {
+			dpage = folio_page(folio, i);
+		} else {
+			dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma,
+					       start + (i << PAGE_SHIFT));
+			if (!dpage)
+				break;
+			lock_page(dpage);
+			f->dst[i] = migrate_pfn(page_to_pfn(dpage)) | write;
+		}
+		f->spages[i] = pfn_to_page(page_to_pfn(shead) + i);
+		f->dpages[i] = dpage;
+	}
+	if (folio) {
+		folio_lock(folio);
+		f->dst[0] = migrate_pfn(folio_pfn(folio)) | write |
+			    GM_MIGRATE_PFN_COMPOUND;
+		f->huge = true;
+	} else if (i < npages) {
+		/* All or nothing: the device page moves whole or not at all. */
+		while (i--) {
+			unlock_page(f->dpages[i]);
+			put_page(f->dpages[i]);
+			f->dst[i] = 0;
+		}
+	}
+	return i;
+}
+
+/* Host pages for the 4 KiB device pages of @dev in the window. */
+static unsigned int gm_private_small_dest(struct gm_private_fault *f,
+					  struct vm_fault *vmf,
+					  struct gm_dev *dev,
+					  struct migrate_vma *mig,
+					  vm_fault_t *ret)
+{
+	unsigned long i;
+	unsigned int n = 0;
+
+	for (i = 0; i < mig->npages; i++) {
+		struct page *spage = migrate_pfn_to_page(f->src[i]);
+		unsigned long addr = mig->start + (i << PAGE_SHIFT);
+		struct page *dpage;
+
+		if (!spage || !(f->src[i] & MIGRATE_PFN_MIGRATE) ||
+		    gm_page_dev(spage) != dev)
+			continue;
+		dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, mig->vma, addr);
+		if (!dpage) {
+			if (spage == vmf->page)
+				*ret = VM_FAULT_OOM;
+			continue;
+		}
+		lock_page(dpage);
+		f->spages[n] = spage;
+		f->dpages[n++] = dpage;
+		f->dst[i] = migrate_pfn(page_to_pfn(dpage));
+		if (f->src[i] & MIGRATE_PFN_WRITE)
+			f->dst[i] |= MIGRATE_PFN_WRITE;
+	}
+	return n;
 }
 
 /**
@@ -71,13 +158,17 @@ vm_fault_t gm_private_migrate_to_ram(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct gm_dev *dev = gm_page_dev(vmf->page);
-	unsigned long window = ALIGN_DOWN(vmf->address, GM_PRIVATE_FAULT_BYTES);
+	/* A PMD maps the page (vmf->pte is NULL): it moves whole. */
+	bool huge = !vmf->pte && folio_test_large(page_folio(vmf->page));
+	unsigned long size = huge ? HPAGE_PMD_SIZE : GM_PRIVATE_FAULT_BYTES;
+	unsigned long window = ALIGN_DOWN(vmf->address, size);
 	struct migrate_vma mig = {
 		.vma = vma,
 		.start = max(vma->vm_start, window),
-		.end = min(vma->vm_end, window + GM_PRIVATE_FAULT_BYTES),
+		.end = min(vma->vm_end, window + size),
 		.pgmap_owner = &gm_pgmap_owner,
-		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE |
+			 (huge ? GM_MIGRATE_VMA_SELECT_COMPOUND : 0),
 		.fault_page = vmf->page,
 	};
 	struct gm_private_fault *f;
@@ -85,37 +176,22 @@ vm_fault_t gm_private_migrate_to_ram(struct vm_fault *vmf)
 	unsigned int n = 0;
 	vm_fault_t ret = 0;
 
-	f = kmalloc(sizeof(*f), GFP_KERNEL);
+	f = kvzalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
 		return VM_FAULT_OOM;
 	mig.src = f->src;
 	mig.dst = f->dst;
 	if (migrate_vma_setup(&mig)) {
-		kfree(f);
+		kvfree(f);
 		return VM_FAULT_SIGBUS;
 	}
 
-	for (i = 0; i < mig.npages; i++) {
-		struct page *spage = migrate_pfn_to_page(f->src[i]);
-		unsigned long addr = mig.start + (i << PAGE_SHIFT);
-		struct page *dpage;
-
-		f->dst[i] = 0;
-		if (!spage || !(f->src[i] & MIGRATE_PFN_MIGRATE) ||
-		    gm_page_dev(spage) != dev)
-			continue;
-		dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma, addr);
-		if (!dpage) {
-			if (spage == vmf->page)
-				ret = VM_FAULT_OOM;
-			continue;
-		}
-		lock_page(dpage);
-		f->spages[n] = spage;
-		f->dpages[n++] = dpage;
-		f->dst[i] = migrate_pfn(page_to_pfn(dpage));
-		if (f->src[i] & MIGRATE_PFN_WRITE)
-			f->dst[i] |= MIGRATE_PFN_WRITE;
+	if (f->src[0] & GM_MIGRATE_PFN_COMPOUND) {
+		n = gm_private_huge_dest(f, vma, mig.start, mig.npages);
+		if (!n)
+			ret = VM_FAULT_OOM;
+	} else {
+		n = gm_private_small_dest(f, vmf, dev, &mig, &ret);
 	}
 
 	if (n && gm_private_copy_out(dev, f, n)) {
@@ -125,13 +201,21 @@ vm_fault_t gm_private_migrate_to_ram(struct vm_fault *vmf)
 
 	migrate_vma_pages(&mig);
 	for (i = 0; i < mig.npages; i++) {
-		if (!f->dst[i] || !(f->src[i] & MIGRATE_PFN_MIGRATE))
+		unsigned long nr = 1;
+
+		if (f->dst[i] & GM_MIGRATE_PFN_COMPOUND)
+			nr = mig.npages;
+		else if (!f->dst[i])
 			continue;
-		moved++;
-		gm_as_note_host(vma->vm_mm, mig.start + (i << PAGE_SHIFT));
+		if (!(f->src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		moved += nr;
+		for (; nr; nr--, i++)
+			gm_as_note_host(vma->vm_mm, mig.start + (i << PAGE_SHIFT));
+		i--;
 	}
 	migrate_vma_finalize(&mig);
 	atomic64_add(moved, &dev->to_host_pages);
-	kfree(f);
+	kvfree(f);
 	return ret;
 }

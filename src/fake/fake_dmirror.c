@@ -228,9 +228,9 @@ static int gmem_dmirror_read_local(struct gmem_dmirror *dm,
 /*
  * HMM_DMIRROR_FLAG_FAIL_ALLOC makes test_hmm fail the next allocation of a
  * huge device or host page once, to test its fallback to small pages.
- * gmem allocates device memory page by page, so a huge page migrates as
- * small pages anyway and there is no allocation to fail: the flag is
- * taken, and the next migration clears it.
+ * gmem's allocations are its own, not the driver's, and a driver has no
+ * hook to fail them: the flag is taken, and the next migration clears it.
+ * gmem's fallbacks are tested by its fault injection instead.
  */
 static int gmem_dmirror_set_flags(struct gmem_dmirror *dm, u64 flags)
 {

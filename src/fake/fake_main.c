@@ -59,6 +59,10 @@ static bool dmirror_private;
 module_param(dmirror_private, bool, 0444);
 MODULE_PARM_DESC(dmirror_private, "read-only: hmm_dmirror0 and 1 have private memory");
 
+static bool dmirror_huge;
+module_param(dmirror_huge, bool, 0444);
+MODULE_PARM_DESC(dmirror_huge, "read-only: that private memory holds huge pages");
+
 /*
  * The test_hmm personality: the fake MMU, but device faults never migrate,
  * as in the kernel's lib/test_hmm; memory moves only when asked to.
@@ -271,6 +275,7 @@ static int __init gmem_fake_init(void)
 		return err;
 	}
 	dmirror_private = dmirror && gmem_fake_dmirrors[0]->mem_type;
+	dmirror_huge = dmirror_private && gm_dev_huge_supported();
 	return 0;
 }
 
