@@ -152,7 +152,7 @@ struct gm_va_range {
  *	@pmap_release and @pmap_protect; the invalidations that take that
  *	lock can come from memory reclaim, so @pmap_enter must not allocate
  *	memory that may enter reclaim (use GFP_NOWAIT or memory set aside in
- *	@pmap_create).
+ *	@pmap_create); lockdep reports one that does the first time it runs.
  * @pmap_release: unmap [@start, @end); the pages may be freed once the
  *	invalidation that called it completes, after @tlb_invl.
  *	Must not sleep: called from mmu notifier invalidations, under

@@ -107,8 +107,10 @@ static const struct mmu_notifier_ops gm_as_mn_ops = {
  */
 struct gm_as *gm_as_get(struct mm_struct *mm)
 {
-	struct mmu_notifier *mn = mmu_notifier_get(&gm_as_mn_ops, mm);
+	struct mmu_notifier *mn;
 
+	might_sleep();
+	mn = mmu_notifier_get(&gm_as_mn_ops, mm);
 	if (IS_ERR(mn))
 		return ERR_CAST(mn);
 	return gm_as_from_mn(mn);
@@ -126,6 +128,7 @@ EXPORT_SYMBOL_GPL(gm_as_get);
  */
 void gm_as_put(struct gm_as *as)
 {
+	might_sleep();
 	mmu_notifier_put(&as->mn);
 }
 EXPORT_SYMBOL_GPL(gm_as_put);
@@ -168,6 +171,7 @@ struct gm_ctx *gm_as_attach(struct gm_as *as, struct gm_dev *dev)
 	struct gm_as *ref;
 	int err = 0;
 
+	might_sleep();
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)
 		return ERR_PTR(-ENOMEM);
@@ -229,6 +233,7 @@ void gm_as_detach(struct gm_ctx *ctx)
 {
 	struct gm_as *as = ctx->as;
 
+	might_sleep();
 	gm_ctx_map_fini(ctx);
 	mutex_lock(&as->ctx_lock);
 	list_del(&ctx->node);

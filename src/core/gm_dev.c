@@ -30,6 +30,7 @@ struct gm_dev *gm_dev_create(const struct gm_mmu *mmu, const char *name,
 	struct gm_dev *dev;
 	int err;
 
+	might_sleep();
 	if (!mmu || !mmu->copy_submit || !name || !*name)
 		return ERR_PTR(-EINVAL);
 	/* Device page tables come whole, or not at all (pmap_protect optional). */
@@ -85,6 +86,7 @@ void gm_dev_destroy(struct gm_dev *dev)
 {
 	struct gm_physmem *pm;
 
+	might_sleep();
 	down_write(&dev->mem_rwsem);
 	dev->dead = true;
 	pm = dev->physmem;
@@ -133,6 +135,7 @@ void gm_dev_get_stats(struct gm_dev *dev, struct gm_dev_stats *stats)
 {
 	struct gm_physmem *pm;
 
+	might_sleep();
 	memset(stats, 0, sizeof(*stats));
 	down_read(&dev->mem_rwsem);
 	pm = dev->physmem;
@@ -200,6 +203,7 @@ long gm_dev_evict(struct gm_dev *dev)
 {
 	long ret = -ENODEV;
 
+	might_sleep();
 	down_read(&dev->mem_rwsem);
 	if (dev->physmem && !dev->dead)
 		ret = gm_physmem_evict_once(dev->physmem);

@@ -181,6 +181,14 @@ int gm_ctx_map_init(struct gm_ctx *ctx, struct mm_struct *mm)
 	int err;
 
 	mutex_init(&ctx->pmap_lock);
+	/*
+	 * Reclaim invalidates, and invalidations take the mapping lock: tell
+	 * lockdep now, so that an allocation that may reclaim under the lock
+	 * is reported the first time it runs, not when reclaim meets it.
+	 */
+	fs_reclaim_acquire(GFP_KERNEL);
+	might_lock(&ctx->pmap_lock);
+	fs_reclaim_release(GFP_KERNEL);
 	atomic64_set(&ctx->invalidations, 0);
 	if (!gm_mmu_has_pmap(mmu))
 		return 0;
@@ -529,6 +537,7 @@ int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 	struct page **pages;
 	int err;
 
+	might_sleep();
 	err = gm_check_range(va, len);
 	if (err)
 		return err;
@@ -587,6 +596,7 @@ int gm_ctx_unmap(struct gm_ctx *ctx, const struct gm_va_range *ranges,
 	unsigned int i;
 	int err;
 
+	might_sleep();
 	if (!nr || nr > GM_UNMAP_MAX_RANGES)
 		return -EINVAL;
 	for (i = 0; i < nr; i++) {
@@ -650,6 +660,7 @@ int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
 	};
 	int err;
 
+	might_sleep();
 	if (!npages || npages > GM_BATCH_PAGES)
 		return -EINVAL;
 	err = gm_check_range(va, npages << PAGE_SHIFT);

@@ -814,7 +814,6 @@ static int gm_migrate(struct gm_as *as, struct gm_dev *dev,
 	struct gm_migration *m;
 	int err;
 
-	might_sleep();
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
 	m = kvzalloc(sizeof(*m), GM_GFP_MAY_FAIL);
@@ -885,6 +884,7 @@ int gm_migrate_to_dev(struct gm_as *as, struct gm_dev *dev,
 {
 	int err;
 
+	might_sleep();
 	memset(res, 0, sizeof(*res));
 	err = gm_check_range(start, len);
 	if (err)
@@ -928,6 +928,7 @@ int gm_migrate_to_host(struct gm_as *as, unsigned long start,
 {
 	int err;
 
+	might_sleep();
 	memset(res, 0, sizeof(*res));
 	err = gm_check_range(start, len);
 	if (err)
@@ -955,6 +956,7 @@ int gm_as_query(struct gm_as *as, unsigned long start, unsigned long npages,
 {
 	int err;
 
+	might_sleep();
 	if (npages > TASK_SIZE >> PAGE_SHIFT)
 		return -EOVERFLOW;
 	err = gm_check_range(start, npages << PAGE_SHIFT);

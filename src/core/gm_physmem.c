@@ -116,6 +116,7 @@ int gm_dev_register_physmem(struct gm_dev *dev, enum gm_mem_type type,
 	void *addr;
 	int err;
 
+	might_sleep();
 	err = gm_physmem_check(type, start, size);
 	if (err)
 		return err;
