@@ -74,6 +74,19 @@ if [ -w "$hugepages" ] && [ "$(cat "$hugepages")" -lt 8 ]; then
 	echo 8 >"$hugepages"
 fi
 
+# Some tests count device faults exactly (anon_write_child: one), and a
+# page that compaction migrates between a device fault and the device's
+# access costs a second fault, with lib/test_hmm as with gmem.  The soak
+# before this leaves compaction busy: compact once now, and keep proactive
+# compaction off while the tests run.
+[ ! -w /proc/sys/vm/compact_memory ] || echo 1 >/proc/sys/vm/compact_memory
+proactive=/proc/sys/vm/compaction_proactiveness
+if [ -w "$proactive" ]; then
+	was=$(cat "$proactive")
+	echo 0 >"$proactive"
+	trap 'echo "$was" >"$proactive"' EXIT
+fi
+
 # The variants that run, and the expected failures among them: lines of
 # "fixture.variant.test reason".
 # hmm-tests -l prints a table per fixture: its variants and its tests, in
