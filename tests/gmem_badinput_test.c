@@ -23,6 +23,7 @@
 #define DEV_WRITE	GMEM_FAKE_IOC_DEV_WRITE
 #define MMU_STATS	GMEM_FAKE_IOC_MMU_STATS
 #define UNMAP		GMEM_FAKE_IOC_UNMAP
+#define PREFETCH	GMEM_FAKE_IOC_PREFETCH
 /* Unknown command number, and known numbers with the wrong size. */
 #define BAD_NR		_IOWR(GMEM_FAKE_IOC_MAGIC, 0x9f, struct gmem_fake_migrate)
 #define MIGRATE_BIG	_IOC(_IOC_READ | _IOC_WRITE, GMEM_FAKE_IOC_MAGIC, 0x93, \
@@ -64,7 +65,8 @@ static const struct bi_case {
 	enum bi_at at;
 	__u64 off;
 	__u64 len;		/* MIGRATE, DEV_*, UNMAP: bytes; QUERY: npages */
-	__u32 dest;		/* MIGRATE: device; UNMAP: number of ranges */
+	__u32 dest;		/* MIGRATE: device; UNMAP: number of ranges;
+				 * PREFETCH: the reserved field */
 	__u32 flags;
 	int err;		/* expected errno */
 } cases[] = {
@@ -125,6 +127,17 @@ static const struct bi_case {
 	{ "unmap_flags", NONE, UNMAP, AT_BUF, 0, PG, 1, 1, EINVAL },
 	{ "unmap_no_attach", FRESH_FD, UNMAP, AT_BUF, 0, PG, 1, 0, ENOTCONN },
 	{ "unmap_child", CHILD, UNMAP, AT_BUF, 0, PG, 1, 0, EACCES },
+	{ "prefetch_unaligned", NONE, PREFETCH, AT_BUF, 1, PG, 0, 0, EINVAL },
+	{ "prefetch_short_length", NONE, PREFETCH, AT_BUF, 0, 100, 0, 0, EINVAL },
+	{ "prefetch_zero_length", NONE, PREFETCH, AT_BUF, 0, 0, 0, 0, EINVAL },
+	{ "prefetch_flags", NONE, PREFETCH, AT_BUF, 0, PG, 0, 2, EINVAL },
+	{ "prefetch_reserved", NONE, PREFETCH, AT_BUF, 0, PG, 1, 0, EINVAL },
+	{ "prefetch_wraps", NONE, PREFETCH, AT_ABS, -PG, 2 * PG, 0, 0, EOVERFLOW },
+	{ "prefetch_kernel_address", NONE, PREFETCH, AT_ABS, 0xffff888000000000ULL, PG, 0, 0, EOVERFLOW },
+	{ "prefetch_unmapped", UNMAPPED, PREFETCH, AT_AREA, 0, AREA_LEN, 0, 0, EFAULT },
+	{ "prefetch_write_vdso", VDSO, PREFETCH, AT_AREA, 0, PG, 0, GMEM_FAKE_PREFETCH_WRITE, EPERM },
+	{ "prefetch_no_attach", FRESH_FD, PREFETCH, AT_BUF, 0, PG, 0, 0, ENOTCONN },
+	{ "prefetch_child", CHILD, PREFETCH, AT_BUF, 0, PG, 0, 0, EACCES },
 };
 
 FIXTURE(badinput) {
@@ -322,6 +335,7 @@ static int row_ioctl(FIXTURE_DATA(badinput) *self, const struct bi_case *c)
 		struct gmem_fake_query q;
 		struct gmem_fake_access a;
 		struct gmem_fake_unmap u;
+		struct gmem_fake_prefetch p;
 		char raw[512];
 	} arg;
 	static struct gmem_fake_range ranges[GMEM_FAKE_UNMAP_MAX + 1];
@@ -347,6 +361,11 @@ static int row_ioctl(FIXTURE_DATA(badinput) *self, const struct bi_case *c)
 		arg.u.ranges = (uintptr_t)ranges;
 		arg.u.nr = c->dest;
 		arg.u.flags = c->flags;
+	} else if (c->cmd == PREFETCH) {
+		arg.p.addr = addr;
+		arg.p.length = c->len == AREA_LEN ? self->area_len : c->len;
+		arg.p.flags = c->flags;
+		arg.p.reserved = c->dest;
 	} else if (c->cmd == DEV_READ || c->cmd == DEV_WRITE) {
 		arg.a.addr = addr;
 		arg.a.length = c->len == AREA_LEN ? self->area_len : c->len;

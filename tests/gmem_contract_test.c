@@ -13,7 +13,7 @@
 #include "kselftest_harness.h"
 
 #define CT_TIMEOUT	600
-#define THP_SIZE	(2 * GM_MIB)
+#define THP_SIZE	GM_THP_SIZE
 
 FIXTURE(contract) {
 	struct gm_devs d;
@@ -54,25 +54,6 @@ static uint8_t dev_loc(FIXTURE_DATA(contract) *self, int dev)
 	return GMEM_LOC_DEV(self->d.info[dev].gm_dev_id);
 }
 
-/* A buffer of @len aligned to @align; the teardown unmaps it. */
-static void *map_aligned(size_t len, size_t align, void **base, size_t *base_len)
-{
-	char *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *a;
-
-	if (p == MAP_FAILED)
-		return NULL;
-	a = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
-	if (a > p)
-		munmap(p, a - p);
-	if (a + len < p + len + align)
-		munmap(a + len, p + len + align - (a + len));
-	*base = a;
-	*base_len = len;
-	return a;
-}
-
 /* Pages of the range that /proc/self/pagemap places in device @dev. */
 static long on_dev(FIXTURE_DATA(contract) *self, void *addr, size_t n, int dev)
 {
@@ -94,7 +75,7 @@ TEST_F_TIMEOUT(contract, exhausted_counts_every_page, CT_TIMEOUT)
 	size_t fill;
 	void *filler;
 
-	ASSERT_NE(NULL, map_aligned(len, THP_SIZE, &self->buf, &self->len));
+	ASSERT_NE(NULL, gm_map_aligned(len, THP_SIZE, &self->buf, &self->len));
 	gm_fill(self->buf, 0, n, 11);
 	/* A few pages of the range are on the device before it runs out. */
 	ASSERT_EQ(0, gm_migrate(self->d.fd[0], self->buf, early * GM_PAGE_SIZE, 0, &m));
@@ -166,7 +147,7 @@ TEST_F_TIMEOUT(contract, fork_shared_pages_stay, CT_TIMEOUT)
 	int status;
 	pid_t pid;
 
-	ASSERT_NE(NULL, map_aligned(len, THP_SIZE, &self->buf, &self->len));
+	ASSERT_NE(NULL, gm_map_aligned(len, THP_SIZE, &self->buf, &self->len));
 	gm_fill(self->buf, 0, n, 21);
 	fflush(NULL);
 	pid = fork();
@@ -202,7 +183,7 @@ TEST_F_TIMEOUT(contract, ksm_merged_pages_stay, CT_TIMEOUT)
 
 	if (access("/sys/kernel/mm/ksm/run", W_OK))
 		SKIP(return, "no KSM in this kernel");
-	ASSERT_NE(NULL, map_aligned(len, THP_SIZE, &self->buf, &self->len));
+	ASSERT_NE(NULL, gm_map_aligned(len, THP_SIZE, &self->buf, &self->len));
 	a = self->buf;
 	b = a + n * GM_PAGE_SIZE;
 	/* Region B is what KSM merges region A's pages with, page by page. */
@@ -310,7 +291,7 @@ TEST_F_TIMEOUT(contract, mlock_after_migration, CT_TIMEOUT)
 
 	ASSERT_LE(0, base);
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
-	ASSERT_NE(NULL, map_aligned(len, THP_SIZE, &self->buf, &self->len));
+	ASSERT_NE(NULL, gm_map_aligned(len, THP_SIZE, &self->buf, &self->len));
 	gm_fill(self->buf, 0, n, 42);
 	ASSERT_EQ(0, gm_migrate(self->d.fd[0], self->buf, len, 0, &m));
 	ASSERT_EQ(n, m.moved);
@@ -344,7 +325,7 @@ TEST_F_TIMEOUT(contract, mremap_query_follows, CT_TIMEOUT)
 	struct gmem_fake_migrate m;
 	void *dst, *moved;
 
-	ASSERT_NE(NULL, map_aligned(len, THP_SIZE, &self->buf, &self->len));
+	ASSERT_NE(NULL, gm_map_aligned(len, THP_SIZE, &self->buf, &self->len));
 	gm_fill(self->buf, 0, n, 51);
 	ASSERT_EQ(0, gm_migrate(self->d.fd[0], self->buf, len, 0, &m));
 	ASSERT_EQ(n, m.moved);
@@ -396,7 +377,7 @@ TEST_F_TIMEOUT(contract, mremap_split_huge_query_follows, CT_TIMEOUT)
 	void *dst, *moved;
 	char *p;
 
-	p = map_aligned(len, THP_SIZE, &self->buf, &self->len);
+	p = gm_map_aligned(len, THP_SIZE, &self->buf, &self->len);
 	ASSERT_NE(NULL, p);
 	madvise(p, len, MADV_HUGEPAGE);
 	gm_fill(p, 0, n, 52);
@@ -434,7 +415,7 @@ TEST_F_TIMEOUT(contract, pte_mapped_thp_accounted, CT_TIMEOUT)
 	size_t moved;
 	char *p;
 
-	p = map_aligned(THP_SIZE, THP_SIZE, &self->buf, &self->len);
+	p = gm_map_aligned(THP_SIZE, THP_SIZE, &self->buf, &self->len);
 	ASSERT_NE(NULL, p);
 	madvise(p, THP_SIZE, MADV_HUGEPAGE);
 	gm_fill(p, 0, n, 53);

@@ -14,11 +14,14 @@
 
 #define FAULT_TIMEOUT	300
 
+#define NUMA_BALANCING	"/proc/sys/kernel/numa_balancing"
+
 FIXTURE(fault) {
 	struct gm_devs d;
 	void *buf;
 	size_t len;
 	int fd;
+	long numa_balancing;	/* to restore, or -1 */
 };
 
 FIXTURE_SETUP(fault)
@@ -26,6 +29,7 @@ FIXTURE_SETUP(fault)
 	char why[256] = "";
 
 	self->buf = NULL;
+	self->numa_balancing = -1;
 	ASSERT_EQ(0, gm_devs_open(&self->d, 0x1, why, sizeof(why)))
 		TH_LOG("%s", why);
 	self->fd = self->d.fd[0];
@@ -33,9 +37,27 @@ FIXTURE_SETUP(fault)
 
 FIXTURE_TEARDOWN(fault)
 {
+	char val[24];
+
 	if (self->buf)
 		munmap(self->buf, self->len);
 	gm_devs_close(&self->d);
+	if (self->numa_balancing >= 0) {
+		snprintf(val, sizeof(val), "%ld", self->numa_balancing);
+		gm_write_file(NUMA_BALANCING, val);
+	}
+}
+
+/*
+ * NUMA balancing write-protects memory it samples, which is an
+ * invalidation: off for tests that count them.
+ */
+static void numa_balancing_off(FIXTURE_DATA(fault) *self)
+{
+	long nb = gm_read_long(NUMA_BALANCING);
+
+	if (nb > 0 && !gm_write_file(NUMA_BALANCING, "0"))
+		self->numa_balancing = nb;
 }
 
 static void *map_buf(FIXTURE_DATA(fault) *self, size_t len)
@@ -759,6 +781,248 @@ TEST_F_TIMEOUT(fault, unmap_ranges_one_flush, FAULT_TIMEOUT)
 				   80 * GM_PAGE_SIZE, data, false, &faults));
 	ASSERT_EQ(0, faults);
 	free(data);
+}
+
+/*
+ * Memory the device never mapped costs it nothing when the CPU unmaps it:
+ * not in the 2 MiB the device works in (its notifier's bitmap says which
+ * pages it has), not in the 2 MiB next to it (no notifier there), not
+ * anywhere else.  Counted as device invalidations and TLB flushes.
+ *
+ * Inside the device's 2 MiB only calls that keep the VMA whole qualify: a
+ * munmap or mprotect that splits a VMA there makes the kernel invalidate
+ * the whole aligned 2 MiB around the split point (__split_huge_pmd()
+ * announces the range before it looks for a huge PMD), which no notifier
+ * can tell from a real invalidation.
+ */
+TEST_F_TIMEOUT(fault, untouched_memory_costs_device_nothing, FAULT_TIMEOUT)
+{
+	const size_t len = 2 * GM_THP_SIZE;
+	struct gmem_fake_mmu_stats before, after;
+	void *data = malloc(64 * GM_PAGE_SIZE);
+	char *p, *q, *other;
+	int i;
+
+	numa_balancing_off(self);
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, gm_map_aligned(len, GM_THP_SIZE, &self->buf, &self->len));
+	p = self->buf;
+	ASSERT_EQ(0, madvise(p, len, MADV_NOHUGEPAGE));
+	gm_fill(p, 0, gm_pages(len), 41);
+	ASSERT_EQ(0, gm_dev_access(self->fd, p, 64 * GM_PAGE_SIZE, data, false, NULL));
+	other = gm_map_anon(GM_THP_SIZE);
+	ASSERT_NE(NULL, other);
+	memset(other, 1, GM_THP_SIZE);
+	q = p + GM_THP_SIZE;
+
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &before));
+	ASSERT_EQ(64, before.mapped_pages);
+	for (i = 0; i < 7; i++) {
+		switch (i) {
+		case 0:	/* the same 2 MiB, pages the device never mapped */
+			ASSERT_EQ(0, madvise(p + 100 * GM_PAGE_SIZE, 100 * GM_PAGE_SIZE,
+					     MADV_DONTNEED));
+			break;
+		case 1:
+			ASSERT_EQ(0, madvise(p + 300 * GM_PAGE_SIZE, 10 * GM_PAGE_SIZE,
+					     MADV_FREE));
+			break;
+		case 2:
+			ASSERT_EQ(0, madvise(p + 400 * GM_PAGE_SIZE, 10 * GM_PAGE_SIZE,
+					     MADV_PAGEOUT));
+			break;
+		case 3:	/* the next 2 MiB: no notifier */
+			ASSERT_EQ(0, madvise(q, GM_THP_SIZE / 2, MADV_DONTNEED));
+			break;
+		case 4:
+			ASSERT_EQ(0, munmap(q + GM_THP_SIZE / 2, GM_THP_SIZE / 2));
+			break;
+		case 5:	/* elsewhere */
+			ASSERT_EQ(0, madvise(other, GM_THP_SIZE, MADV_DONTNEED));
+			break;
+		case 6:
+			ASSERT_EQ(0, munmap(other, GM_THP_SIZE));
+			break;
+		}
+		ASSERT_EQ(0, gm_mmu_stats(self->fd, &after));
+		EXPECT_EQ(before.invalidations, after.invalidations) TH_LOG("step %d", i);
+		EXPECT_EQ(before.tlb_flushes, after.tlb_flushes) TH_LOG("step %d", i);
+		EXPECT_EQ(64, after.mapped_pages) TH_LOG("step %d", i);
+	}
+	/* The same calls on what the device mapped do reach it. */
+	ASSERT_EQ(0, madvise(p, GM_PAGE_SIZE, MADV_DONTNEED));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &after));
+	EXPECT_EQ(before.invalidations + 1, after.invalidations);
+	EXPECT_EQ(before.tlb_flushes + 1, after.tlb_flushes);
+	EXPECT_EQ(63, after.mapped_pages);
+	free(data);
+}
+
+/* Wait until the context has @want notifiers; returns what it has. */
+static unsigned long wait_notifiers(int fd, unsigned long want)
+{
+	struct gmem_fake_mmu_stats st;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if (gm_mmu_stats(fd, &st))
+			return -1UL;
+		if (st.notifiers == want)
+			break;
+		usleep(10000);
+	}
+	return st.notifiers;
+}
+
+/*
+ * Notifiers follow the memory the device works on, not the number of
+ * faults: faulting the same 4 MiB in 100 times creates two notifiers, once;
+ * unmapping the memory removes them.
+ */
+TEST_F_TIMEOUT(fault, notifiers_bounded_by_ranges, FAULT_TIMEOUT)
+{
+	const size_t len = 2 * GM_THP_SIZE;
+	struct gmem_fake_mmu_stats before, after;
+	void *data = malloc(len);
+	unsigned int faults, total = 0;
+	int i;
+
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, gm_map_aligned(len, GM_THP_SIZE, &self->buf, &self->len));
+	gm_fill(self->buf, 0, gm_pages(len), 42);
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &before));
+	for (i = 0; i < 100; i++) {
+		ASSERT_EQ(0, gm_dev_unmap(self->fd, self->buf, len));
+		ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false,
+					   &faults));
+		total += faults;
+	}
+	ASSERT_EQ(-1, gm_check(data, 0, gm_pages(len), 42));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &after));
+	EXPECT_LE(100, total);
+	EXPECT_EQ(before.notifiers + 2, after.notifiers);
+	EXPECT_EQ(before.notifiers_created + 2, after.notifiers_created);
+
+	/* Unmapped, the range's notifiers go (a worker removes them). */
+	ASSERT_EQ(0, munmap(self->buf, len));
+	self->buf = NULL;
+	EXPECT_EQ(before.notifiers, wait_notifiers(self->fd, before.notifiers));
+	free(data);
+}
+
+struct unmapper {
+	volatile bool stop;
+	unsigned long rounds;
+};
+
+/* Map, touch and unmap memory the device never sees, until told to stop. */
+static void *unmap_loop(void *arg)
+{
+	struct unmapper *u = arg;
+
+	while (!u->stop) {
+		char *p = gm_map_anon(GM_THP_SIZE);
+
+		if (!p)
+			break;
+		memset(p, 2, GM_THP_SIZE);
+		madvise(p, GM_THP_SIZE / 2, MADV_DONTNEED);
+		munmap(p, GM_THP_SIZE);
+		u->rounds++;
+	}
+	return NULL;
+}
+
+/*
+ * A thread faulting on the device is not disturbed by another one that
+ * unmaps unrelated memory in a loop: no fault reads the CPU page table
+ * twice, and the device sees no invalidation.
+ */
+TEST_F_TIMEOUT(fault, unrelated_unmap_causes_no_retries, FAULT_TIMEOUT)
+{
+	const size_t len = 2 * GM_THP_SIZE;
+	struct gmem_fake_mmu_stats before, after;
+	struct gmem_fake_migrate m;
+	struct unmapper u = { 0 };
+	void *data = malloc(len);
+	pthread_t t;
+	int i;
+
+	numa_balancing_off(self);
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, gm_map_aligned(len, GM_THP_SIZE, &self->buf, &self->len));
+	gm_fill(self->buf, 0, gm_pages(len), 43);
+	/*
+	 * Settle the buffer in device memory first: a page that first touch
+	 * could not move (busy in another CPU's LRU batch) would move at a
+	 * later fault, and that migration is an invalidation of the range.
+	 */
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ(0, gm_migrate(self->fd, self->buf, len, 0, &m));
+		if (!m.not_moved)
+			break;
+	}
+	ASSERT_EQ(0, m.not_moved);
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false, NULL));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &before));
+	ASSERT_EQ(0, pthread_create(&t, NULL, unmap_loop, &u));
+	for (i = 0; i < 200; i++) {
+		ASSERT_EQ(0, gm_dev_unmap(self->fd, self->buf, len));
+		ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false,
+					   NULL));
+	}
+	u.stop = true;
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &after));
+	ASSERT_EQ(-1, gm_check(data, 0, gm_pages(len), 43));
+	EXPECT_LT(0, u.rounds);
+	EXPECT_EQ(before.fault_retries, after.fault_retries)
+		TH_LOG("%lu unmaps", u.rounds);
+	EXPECT_EQ(before.invalidations, after.invalidations);
+	free(data);
+}
+
+/*
+ * A fault on pages the device still has mapped is answered from the
+ * notifier's bitmaps, without a CPU page table walk: a second prefetch of
+ * the same range is all fast; after a write-protect (fork), a write
+ * prefetch is not, and maps the range writable again.
+ */
+TEST_F_TIMEOUT(fault, prefetch_fast_path, FAULT_TIMEOUT)
+{
+	const size_t len = 2 * GM_THP_SIZE;
+	struct gmem_fake_mmu_stats st[3];
+	pid_t pid;
+	int status;
+
+	ASSERT_NE(NULL, gm_map_aligned(len, GM_THP_SIZE, &self->buf, &self->len));
+	gm_fill(self->buf, 0, gm_pages(len), 44);
+	ASSERT_EQ(0, gm_prefetch(self->fd, self->buf, len, true));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &st[0]));
+	ASSERT_EQ(gm_pages(len), st[0].mapped_pages);
+	ASSERT_EQ(0, gm_prefetch(self->fd, self->buf, len, true));
+	ASSERT_EQ(0, gm_prefetch(self->fd, self->buf, len, false));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &st[1]));
+	EXPECT_EQ(st[0].fast_faults + 4, st[1].fast_faults);
+
+	/* fork write-protects the range in the CPU and so in the device. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, gm_prefetch(self->fd, self->buf, len, false));
+	ASSERT_EQ(0, gm_prefetch(self->fd, self->buf, len, true));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &st[2]));
+	EXPECT_EQ(st[1].fast_faults + 2, st[2].fast_faults);
+	EXPECT_LT(st[1].invalidations, st[2].invalidations);
+	/* The device writes, the CPU reads it. */
+	{
+		uint64_t v = 0x4d4952524f52ULL;
+
+		ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, sizeof(v), &v, true, NULL));
+		ASSERT_EQ(v, *(uint64_t *)self->buf);
+	}
 }
 
 TEST_HARNESS_MAIN

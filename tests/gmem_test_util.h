@@ -31,6 +31,8 @@
 #define GM_PAGE_SIZE		4096UL
 #define GM_PAGE_SHIFT		12
 #define GM_MIB			(1024UL * 1024)
+/* A transparent huge page, and the piece of address space one gmem notifier watches. */
+#define GM_THP_SIZE		(2 * GM_MIB)
 #define GM_NR_DEVS		2
 #define GM_DEVMEM_SIZE		(256 * GM_MIB)	/* per device, set by the VM harness */
 #define GM_WORDS_PER_PAGE	(GM_PAGE_SIZE / sizeof(uint64_t))
@@ -115,6 +117,27 @@ static inline int gm_mmu_stats(int fd, struct gmem_fake_mmu_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	return gm_ioctl(fd, GMEM_FAKE_IOC_MMU_STATS, st);
+}
+
+/* The device maps [@addr, +@len) ahead of use (GMEM_FAKE_IOC_PREFETCH). */
+static inline int gm_prefetch(int fd, void *addr, size_t len, bool write)
+{
+	struct gmem_fake_prefetch p = {
+		.addr = (uintptr_t)addr,
+		.length = len,
+		.flags = write ? GMEM_FAKE_PREFETCH_WRITE : 0,
+	};
+
+	return gm_ioctl(fd, GMEM_FAKE_IOC_PREFETCH, &p);
+}
+
+/* The device drops its mappings of [@addr, +@len) (GMEM_FAKE_IOC_UNMAP). */
+static inline int gm_dev_unmap(int fd, void *addr, size_t len)
+{
+	struct gmem_fake_range r = { .addr = (uintptr_t)addr, .length = len };
+	struct gmem_fake_unmap u = { .ranges = (uintptr_t)&r, .nr = 1 };
+
+	return gm_ioctl(fd, GMEM_FAKE_IOC_UNMAP, &u);
 }
 
 /* Number of pages in the range whose location is @loc, or -errno. */
@@ -224,6 +247,26 @@ static inline void *gm_map_anon(size_t len)
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
+}
+
+/* @len bytes of anonymous memory at an address aligned to @align, a power of 2. */
+static inline void *gm_map_aligned(size_t len, size_t align, void **base,
+				   size_t *base_len)
+{
+	char *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+	if (a > p)
+		munmap(p, a - p);
+	if (a + len < p + len + align)
+		munmap(a + len, p + len + align - (a + len));
+	*base = a;
+	*base_len = len;
+	return a;
 }
 
 static inline size_t gm_pages(size_t len)

@@ -213,6 +213,27 @@ struct gm_dev_stats {
 };
 
 /**
+ * struct gm_ctx_stats - figures of one context's device page table mirror
+ * @invalidations: CPU page-table invalidations that released or
+ *	write-protected device mappings of the context (each with a TLB flush);
+ *	one of memory the device never mapped does not count, nor cost anything
+ * @notifiers: interval notifiers the context has now, one per 2 MiB of
+ *	address space its device faulted on or snapshotted
+ * @notifiers_created: notifiers inserted since attach
+ * @fault_retries: times a fault or snapshot read the CPU page table again
+ *	because an invalidation of its range ran meanwhile
+ * @fast_faults: fault chunks answered without reading the CPU page table:
+ *	every page was still mapped with the access asked for
+ */
+struct gm_ctx_stats {
+	u64 invalidations;
+	u64 notifiers;
+	u64 notifiers_created;
+	u64 fault_retries;
+	u64 fast_faults;
+};
+
+/**
  * struct gm_migrate_result - what a migration did
  * @moved: pages that moved to the destination
  * @not_moved: pages of the range that stayed where they were: busy or pinned
@@ -265,6 +286,6 @@ int gm_ctx_unmap(struct gm_ctx *ctx, const struct gm_va_range *ranges,
 int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
 		    unsigned long npages, unsigned long *hmm_pfns);
 void *gm_ctx_pmap(const struct gm_ctx *ctx);
-u64 gm_ctx_invalidations(const struct gm_ctx *ctx);
+void gm_ctx_get_stats(const struct gm_ctx *ctx, struct gm_ctx_stats *stats);
 
 #endif /* _GMEM_GMEM_H */

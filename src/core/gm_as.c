@@ -200,7 +200,7 @@ struct gm_ctx *gm_as_attach(struct gm_as *as, struct gm_dev *dev)
 	if (err)
 		goto err_put;
 
-	err = gm_ctx_map_init(ctx, mm);
+	err = gm_ctx_map_init(ctx);
 	if (err)
 		goto err_unlist;
 	kref_get(&dev->ref);
@@ -226,6 +226,7 @@ EXPORT_SYMBOL_GPL(gm_as_attach);
  *
  * Pages already migrated to the device stay there: they belong to the
  * process, which can still use them, migrate them back, or free them.
+ * No other call on @ctx may run during or after this one.
  *
  * Context: process context, may sleep.
  */

@@ -1,22 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Device faults and mirrored device page tables.
+ * Device faults: the hmm.rst recipe that fills a device page table, and
+ * the policy that decides where a faulting page should live first.
  *
- * Every context of a device with page tables has an interval notifier over
- * the whole user address space, which releases device mappings and flushes
- * the device TLB, under the context's mapping lock, before the CPU lets the
- * pages go.  gm_dev_fault() resolves a range the way
- * Documentation/mm/hmm.rst prescribes, against a notifier of the faulting
- * range only (struct gm_fault_notifier): mmu_interval_read_begin(),
- * hmm_range_fault(), then under the mapping lock mmu_interval_read_retry()
- * before anything reaches the device page table.
+ * gm_dev_fault() works in chunks that never cross a GM_NOTIFIER_SIZE
+ * boundary, so each chunk checks the sequence of one long-lived notifier of
+ * the context (gm_mirror.c): mmu_interval_read_begin(), hmm_range_fault(),
+ * then under the context's mapping lock mmu_interval_read_retry() before
+ * gm_mmu.pmap_enter.  A chunk whose pages the device still has mapped with
+ * the access asked for ends there, under the lock, without a walk.
  *
- * Policy: a device with memory of its own pulls the pages of a range that
- * gmem never placed into that memory on first touch (best effort: what
- * cannot move is mapped where it is), unless its gm_mmu says
- * GM_MMU_MAP_IN_PLACE; pages gmem already placed are mapped where they
- * are, except pages in another device's private memory, which this device
- * cannot reach: they come back to host RAM first.
+ * Policy: a device with memory of its own pulls the pages that gmem never
+ * placed into that memory on first touch, each run of such pages on its
+ * own (best effort: what cannot move is mapped where it is), unless its
+ * gm_mmu says GM_MMU_MAP_IN_PLACE; pages gmem already placed are mapped
+ * where they are, except pages in another device's private memory, which
+ * this device cannot reach: they come back to host RAM first.
  */
 #include <linux/export.h>
 #include <linux/hmm.h>
@@ -28,236 +27,61 @@
 #include <linux/slab.h>
 #include "gm_internal.h"
 
-static struct gm_ctx *gm_ctx_from_mni(struct mmu_interval_notifier *mni)
-{
-	return container_of(mni, struct gm_ctx, mni);
-}
-
 /*
- * gm_fault_exclusive() making pages exclusive for this context: the pages
- * stay where they are and it maps them itself afterwards, so neither its
- * mappings nor its fault in flight are affected.
+ * First touch: pull each run of pages gmem never placed into the device's
+ * memory.  @locs has room for @npages entries.
  */
-static bool gm_ctx_own_exclusive(struct gm_ctx *ctx,
-				 const struct mmu_notifier_range *range)
-{
-	return range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == ctx;
-}
-
-/* The mapping lock, or false if it is busy and the caller may not sleep. */
-static bool gm_ctx_invalidate_lock(struct gm_ctx *ctx,
-				   const struct mmu_notifier_range *range)
-{
-	if (mmu_notifier_range_blockable(range)) {
-		mutex_lock(&ctx->pmap_lock);
-		return true;
-	}
-	return mutex_trylock(&ctx->pmap_lock);
-}
-
-/*
- * The device's side of an invalidation of [start, end), under the mapping
- * lock: a write-protect (fork's copy-on-write setup) only takes write
- * access away; anything else, including gmem's own migrations, moves or
- * drops pages, so the device must forget them.
- */
-static void gm_ctx_invalidate_locked(struct gm_ctx *ctx,
-				     const struct mmu_notifier_range *range,
-				     unsigned long start, unsigned long end)
-{
-	const struct gm_mmu *mmu = ctx->dev->mmu;
-
-	lockdep_assert_held(&ctx->pmap_lock);
-	if (range->event == MMU_NOTIFY_PROTECTION_PAGE && mmu->pmap_protect)
-		mmu->pmap_protect(ctx->dev, ctx->pmap, start, end, GM_PROT_READ);
-	else
-		mmu->pmap_release(ctx->dev, ctx->pmap, start, end);
-	mmu->tlb_invl(ctx->dev, ctx->pmap, start, end);
-}
-
-static bool gm_ctx_invalidate(struct mmu_interval_notifier *mni,
-			      const struct mmu_notifier_range *range,
-			      unsigned long cur_seq)
-{
-	struct gm_ctx *ctx = gm_ctx_from_mni(mni);
-
-	if (gm_ctx_own_exclusive(ctx, range))
-		return true;
-	if (!gm_ctx_invalidate_lock(ctx, range))
-		return false;
-	mmu_interval_set_seq(mni, cur_seq);
-	gm_ctx_invalidate_locked(ctx, range, range->start, range->end);
-	atomic64_inc(&ctx->invalidations);
-	mutex_unlock(&ctx->pmap_lock);
-
-	if (mmu_notifier_range_blockable(range))
-		gm_inject_invalidate_delay();
-	return true;
-}
-
-static const struct mmu_interval_notifier_ops gm_ctx_mni_ops = {
-	.invalidate = gm_ctx_invalidate,
-};
-
-/**
- * struct gm_fault_notifier - the sequence a fault checks, over its range only
- * @mni: inserted for the duration of one chunk of a fault or snapshot
- * @ctx: the context faulting
- * @start: start of the range
- * @end: its end
- *
- * The context's own notifier covers the whole address space, so every
- * invalidation anywhere would make every fault in flight retry, and
- * under a busy process (other threads migrating, forking, unmapping)
- * faults would retry until they time out.  A fault therefore reads and
- * retries against a notifier of its own range;
- * mmu_interval_notifier_insert() also makes mmu_interval_read_begin() wait
- * for an invalidation that was already running when it was inserted.
- *
- * The notifier whose sequence a fault checks must also release what the
- * fault mapped, in the same critical section of the mapping lock
- * (Documentation/mm/hmm.rst).  One invalidation calls the context's
- * notifier and this one in turn, each taking the lock on its own: were
- * only the context's to release, a fault could take the lock between the
- * two, find its sequence not yet bumped and map a page that the
- * invalidation has already released, and the device would keep it after
- * the CPU moved or freed it.
- */
-struct gm_fault_notifier {
-	struct mmu_interval_notifier mni;
-	struct gm_ctx *ctx;
-	unsigned long start;
-	unsigned long end;
-};
-
-static bool gm_fault_invalidate(struct mmu_interval_notifier *mni,
-				const struct mmu_notifier_range *range,
-				unsigned long cur_seq)
-{
-	struct gm_fault_notifier *fn =
-		container_of(mni, struct gm_fault_notifier, mni);
-	struct gm_ctx *ctx = fn->ctx;
-
-	if (gm_ctx_own_exclusive(ctx, range))
-		return true;
-	if (!gm_ctx_invalidate_lock(ctx, range))
-		return false;
-	mmu_interval_set_seq(mni, cur_seq);
-	gm_ctx_invalidate_locked(ctx, range, max(range->start, fn->start),
-				 min(range->end, fn->end));
-	mutex_unlock(&ctx->pmap_lock);
-	return true;
-}
-
-static const struct mmu_interval_notifier_ops gm_fault_mni_ops = {
-	.invalidate = gm_fault_invalidate,
-};
-
-static int gm_fault_notifier_insert(struct gm_fault_notifier *fn,
-				    struct gm_ctx *ctx, struct mm_struct *mm,
-				    unsigned long start, unsigned long npages)
-{
-	fn->ctx = ctx;
-	fn->start = start;
-	fn->end = start + (npages << PAGE_SHIFT);
-	return mmu_interval_notifier_insert(&fn->mni, mm, start,
-					    npages << PAGE_SHIFT,
-					    &gm_fault_mni_ops);
-}
-
-/* Does @mmu provide device page tables?  gm_dev_create() checked the set. */
-bool gm_mmu_has_pmap(const struct gm_mmu *mmu)
-{
-	return mmu->pmap_create;
-}
-
-/*
- * Give a new context its device page table and start mirroring @mm into
- * it.  The caller holds a reference on @mm's users.
- */
-int gm_ctx_map_init(struct gm_ctx *ctx, struct mm_struct *mm)
-{
-	const struct gm_mmu *mmu = ctx->dev->mmu;
-	int err;
-
-	mutex_init(&ctx->pmap_lock);
-	/*
-	 * Reclaim invalidates, and invalidations take the mapping lock: tell
-	 * lockdep now, so that an allocation that may reclaim under the lock
-	 * is reported the first time it runs, not when reclaim meets it.
-	 */
-	fs_reclaim_acquire(GFP_KERNEL);
-	might_lock(&ctx->pmap_lock);
-	fs_reclaim_release(GFP_KERNEL);
-	atomic64_set(&ctx->invalidations, 0);
-	if (!gm_mmu_has_pmap(mmu))
-		return 0;
-
-	err = mmu->pmap_create(ctx->dev, ctx, &ctx->pmap);
-	if (err)
-		return err;
-	err = mmu_interval_notifier_insert(&ctx->mni, mm, 0, TASK_SIZE,
-					   &gm_ctx_mni_ops);
-	if (err) {
-		mmu->pmap_destroy(ctx->dev, ctx->pmap);
-		return err;
-	}
-	return 0;
-}
-
-/* Stop mirroring, drop every device mapping, destroy the page table. */
-void gm_ctx_map_fini(struct gm_ctx *ctx)
-{
-	const struct gm_mmu *mmu = ctx->dev->mmu;
-
-	if (!gm_mmu_has_pmap(mmu))
-		return;
-	mmu_interval_notifier_remove(&ctx->mni);
-	mutex_lock(&ctx->pmap_lock);
-	mmu->pmap_release(ctx->dev, ctx->pmap, 0, TASK_SIZE);
-	mmu->tlb_invl(ctx->dev, ctx->pmap, 0, TASK_SIZE);
-	mutex_unlock(&ctx->pmap_lock);
-	mmu->pmap_destroy(ctx->dev, ctx->pmap);
-}
-
-/* First touch: pull pages gmem never placed into the device's memory. */
 static void gm_fault_first_touch(struct gm_ctx *ctx, unsigned long start,
-				 unsigned long npages)
+				 unsigned long npages, u8 *locs)
 {
 	struct gm_migrate_result res;
-	u8 loc;
+	unsigned long i = 0, first;
 
 	if (!READ_ONCE(ctx->dev->physmem) ||
 	    (ctx->dev->mmu->flags & GM_MMU_MAP_IN_PLACE))
 		return;
-	gm_pt_read(&ctx->as->pt, start, 1, &loc);
-	if (loc == GMEM_LOC_NONE)
-		gm_migrate_to_dev(ctx->as, ctx->dev, start, npages << PAGE_SHIFT,
-				  &res);
+	gm_pt_read(&ctx->as->pt, start, npages, locs);
+	while (i < npages) {
+		if (locs[i] != GMEM_LOC_NONE) {
+			i++;
+			continue;
+		}
+		for (first = i; i < npages && locs[i] == GMEM_LOC_NONE; )
+			i++;
+		gm_migrate_to_dev(ctx->as, ctx->dev,
+				  start + (first << PAGE_SHIFT),
+				  (i - first) << PAGE_SHIFT, &res);
+	}
 }
 
-/* Map the snapshot @pfns into the device, in runs of equal access. */
-static int gm_fault_enter(struct gm_ctx *ctx, unsigned long start,
-			  unsigned long npages, const unsigned long *pfns,
-			  struct page **pages)
+/*
+ * Map the snapshot @pfns into the device, in runs of equal access, and
+ * record them in the notifier @n; the mapping lock is held.
+ */
+static int gm_fault_enter(struct gm_ctx *ctx, struct gm_notifier *n,
+			  unsigned long start, unsigned long npages,
+			  const unsigned long *pfns, struct page **pages)
 {
 	const struct gm_mmu *mmu = ctx->dev->mmu;
 	unsigned long i, first = 0;
 	int err = 0;
 
+	lockdep_assert_held(&ctx->pmap_lock);
 	for (i = 0; i < npages; i++)
 		pages[i] = hmm_pfn_to_page(pfns[i]);
 
 	for (i = 1; i <= npages && !err; i++) {
-		unsigned int prot = pfns[first] & HMM_PFN_WRITE ?
-				    GM_PROT_READ | GM_PROT_WRITE : GM_PROT_READ;
+		bool write = pfns[first] & HMM_PFN_WRITE;
+		unsigned long va = start + (first << PAGE_SHIFT);
 
-		if (i < npages &&
-		    (pfns[i] & HMM_PFN_WRITE) == (pfns[first] & HMM_PFN_WRITE))
+		if (i < npages && !(pfns[i] & HMM_PFN_WRITE) == !write)
 			continue;
-		err = mmu->pmap_enter(ctx->dev, ctx->pmap,
-				      start + (first << PAGE_SHIFT),
-				      &pages[first], i - first, prot);
+		err = mmu->pmap_enter(ctx->dev, ctx->pmap, va, &pages[first],
+				      i - first, write ?
+				      GM_PROT_READ | GM_PROT_WRITE :
+				      GM_PROT_READ);
+		if (!err)
+			gm_notifier_note_mapped_locked(n, va, i - first, write);
 		first = i;
 	}
 	return err;
@@ -317,7 +141,6 @@ static void gm_fault_fetch_foreign(struct gm_ctx *ctx, unsigned long start,
  * (userfaultfd-registered memory, which a fault under the lock would fail).
  */
 static int gm_fault_snapshot_locked(struct gm_ctx *ctx, struct mm_struct *mm,
-				    struct gm_fault_notifier *fn,
 				    struct hmm_range *range,
 				    struct gm_retry *retry)
 {
@@ -328,26 +151,50 @@ static int gm_fault_snapshot_locked(struct gm_ctx *ctx, struct mm_struct *mm,
 		if (!err) {
 			gm_inject_fault_delay();
 			mutex_lock(&ctx->pmap_lock);
-			if (!mmu_interval_read_retry(&fn->mni, range->notifier_seq))
+			if (!mmu_interval_read_retry(range->notifier,
+						     range->notifier_seq))
 				return 0;
 			mutex_unlock(&ctx->pmap_lock);
 		} else if (err != -EBUSY) {
 			return err;
 		}
+		atomic64_inc(&ctx->fault_retries);
 		if (!gm_retry_again(retry))
 			return -EBUSY;
 	}
 }
 
-/* Fault in and map one chunk of at most GM_BATCH_PAGES pages. */
-static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
+/*
+ * Is every page of the chunk still mapped with @access?  Then the fault is
+ * already resolved: the bits are cleared under the mapping lock by any
+ * invalidation before the CPU lets a page go.
+ */
+static bool gm_fault_fast(struct gm_ctx *ctx, struct gm_notifier *n,
 			  unsigned long start, unsigned long npages,
-			  unsigned int access, unsigned long *pfns,
-			  struct page **pages)
+			  unsigned int access)
 {
-	struct gm_fault_notifier fn;
+	bool mapped;
+
+	mutex_lock(&ctx->pmap_lock);
+	mapped = gm_notifier_covers_locked(n, start, npages,
+					   access & GM_PROT_WRITE);
+	mutex_unlock(&ctx->pmap_lock);
+	if (mapped)
+		atomic64_inc(&ctx->fast_faults);
+	return mapped;
+}
+
+/*
+ * Fault in and map one chunk, inside the range of the notifier @n;
+ * @locs, @pfns and @pages have room for GM_BATCH_PAGES entries.
+ */
+static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
+			  struct gm_notifier *n, unsigned long start,
+			  unsigned long npages, unsigned int access,
+			  unsigned long *pfns, struct page **pages, u8 *locs)
+{
 	struct hmm_range range = {
-		.notifier = &fn.mni,
+		.notifier = &n->mni,
 		.start = start,
 		.end = start + (npages << PAGE_SHIFT),
 		.hmm_pfns = pfns,
@@ -358,29 +205,24 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 	struct gm_retry retry;
 	int err;
 
-	gm_fault_first_touch(ctx, start, npages);
-	err = gm_fault_notifier_insert(&fn, ctx, mm, start, npages);
-	if (err)
-		return err;
+	if (gm_fault_fast(ctx, n, start, npages, access))
+		return 0;
+	gm_fault_first_touch(ctx, start, npages, locs);
 	gm_retry_init(&retry);
 	for (;;) {
-		err = gm_fault_snapshot_locked(ctx, mm, &fn, &range, &retry);
+		err = gm_fault_snapshot_locked(ctx, mm, &range, &retry);
 		if (err)
-			break;
+			return err;
 		if (!gm_fault_has_foreign(ctx, npages, pfns)) {
-			err = gm_fault_enter(ctx, start, npages, pfns, pages);
+			err = gm_fault_enter(ctx, n, start, npages, pfns, pages);
 			mutex_unlock(&ctx->pmap_lock);
-			break;
+			return err;
 		}
 		mutex_unlock(&ctx->pmap_lock);
 		gm_fault_fetch_foreign(ctx, start, npages, pfns);
-		if (!gm_retry_again(&retry)) {
-			err = -EBUSY;
-			break;
-		}
+		if (!gm_retry_again(&retry))
+			return -EBUSY;
 	}
-	mmu_interval_notifier_remove(&fn.mni);
-	return err;
 }
 
 /*
@@ -451,22 +293,19 @@ static int gm_fault_split_huge(struct mmu_interval_notifier *mni,
  * (not a normal anonymous page, or busy) fails the chunk.
  */
 static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
-			      unsigned long start, unsigned long npages,
-			      unsigned long *pfns, struct page **pages)
+			      struct gm_notifier *nf, unsigned long start,
+			      unsigned long npages, unsigned long *pfns,
+			      struct page **pages)
 {
-	struct gm_fault_notifier fn;
 	struct gm_retry retry;
 	unsigned long seq, i, n;
 	int err;
 
-	err = gm_fault_notifier_insert(&fn, ctx, mm, start, npages);
-	if (err)
-		return err;
 	gm_retry_init(&retry);
 	for (;;) {
-		seq = mmu_interval_read_begin(&fn.mni);
+		seq = mmu_interval_read_begin(&nf->mni);
 		mmap_read_lock(mm);
-		err = gm_fault_split_huge(&fn.mni, mm, seq, start, npages, pfns);
+		err = gm_fault_split_huge(&nf->mni, mm, seq, start, npages, pfns);
 		for (n = 0; !err && n < npages; n++) {
 			struct page *page = gm_make_device_exclusive(mm,
 					start + (n << PAGE_SHIFT), ctx);
@@ -481,21 +320,26 @@ static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
 
 		if (!err) {
 			mutex_lock(&ctx->pmap_lock);
-			if (mmu_interval_read_retry(&fn.mni, seq))
+			if (mmu_interval_read_retry(&nf->mni, seq))
 				err = -EBUSY;
 			else
 				err = ctx->dev->mmu->pmap_enter(ctx->dev, ctx->pmap,
 						start, pages, npages,
 						GM_PROT_READ | GM_PROT_WRITE |
 						GM_PROT_ATOMIC);
+			if (!err)
+				gm_notifier_note_mapped_locked(nf, start, npages,
+							       true);
 			mutex_unlock(&ctx->pmap_lock);
 		}
 		for (i = 0; i < n; i++)
 			put_page(pages[i]);
-		if (err != -EBUSY || !gm_retry_again(&retry))
+		if (err != -EBUSY)
+			break;
+		atomic64_inc(&ctx->fault_retries);
+		if (!gm_retry_again(&retry))
 			break;
 	}
-	mmu_interval_notifier_remove(&fn.mni);
 	return err;
 }
 
@@ -533,8 +377,9 @@ int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 		 unsigned int access)
 {
 	struct mm_struct *mm = gm_as_mm(ctx->as);
-	unsigned long *pfns, addr, end = va + len;
+	unsigned long *pfns, addr, next, end = va + len;
 	struct page **pages;
+	u8 *locs;
 	int err;
 
 	might_sleep();
@@ -552,80 +397,35 @@ int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 	err = -ENOMEM;
 	pfns = kvcalloc(GM_BATCH_PAGES, sizeof(*pfns), GM_GFP_MAY_FAIL);
 	pages = kvmalloc_array(GM_BATCH_PAGES, sizeof(*pages), GM_GFP_MAY_FAIL);
-	if (pfns && pages) {
-		for (addr = va, err = 0; addr < end && !err; ) {
-			unsigned long n = min((end - addr) >> PAGE_SHIFT,
-					      (unsigned long)GM_BATCH_PAGES);
+	locs = kmalloc(GM_BATCH_PAGES, GM_GFP_MAY_FAIL);
+	if (pfns && pages && locs) {
+		down_read(&ctx->notifier_rwsem);
+		for (addr = va, err = 0; addr < end && !err; addr = next) {
+			struct gm_notifier *n = gm_notifier_get(ctx, mm, addr);
+			unsigned long npages;
 
+			if (IS_ERR(n)) {
+				err = PTR_ERR(n);
+				break;
+			}
+			next = min(end, n->start + GM_NOTIFIER_SIZE);
+			npages = (next - addr) >> PAGE_SHIFT;
 			if (access & GM_PROT_ATOMIC)
-				err = gm_fault_exclusive(ctx, mm, addr, n, pfns,
-							 pages);
+				err = gm_fault_exclusive(ctx, mm, n, addr, npages,
+							 pfns, pages);
 			else
-				err = gm_fault_chunk(ctx, mm, addr, n, access,
-						     pfns, pages);
-			addr += n << PAGE_SHIFT;
+				err = gm_fault_chunk(ctx, mm, n, addr, npages,
+						     access, pfns, pages, locs);
 		}
+		up_read(&ctx->notifier_rwsem);
 	}
+	kfree(locs);
 	kvfree(pages);
 	kvfree(pfns);
 	mmput(mm);
 	return err;
 }
 EXPORT_SYMBOL_GPL(gm_dev_fault);
-
-/**
- * gm_ctx_unmap() - take ranges out of a device's page table
- * @ctx: the context
- * @ranges: the ranges, each page-aligned and not empty
- * @nr: how many, 1 to GM_UNMAP_MAX_RANGES
- *
- * For a driver whose device is done with some memory (a kernel finished, a
- * buffer freed on the device side): the device's mappings of the ranges go,
- * with one coalesced TLB flush (gm_mmu.tlb_invl_ranges) for all of them.
- * Nothing moves; the next device access faults the pages in again.
- *
- * Context: process context, may sleep.
- * Return: 0, -EINVAL for a bad count or an unaligned or empty range,
- * -EOVERFLOW for one that wraps or ends above the user address space,
- * -EOPNOTSUPP for a device without page tables.
- */
-int gm_ctx_unmap(struct gm_ctx *ctx, const struct gm_va_range *ranges,
-		 unsigned int nr)
-{
-	const struct gm_mmu *mmu = ctx->dev->mmu;
-	unsigned int i;
-	int err;
-
-	might_sleep();
-	if (!nr || nr > GM_UNMAP_MAX_RANGES)
-		return -EINVAL;
-	for (i = 0; i < nr; i++) {
-		if (ranges[i].end <= ranges[i].start)
-			return ranges[i].end == ranges[i].start ? -EINVAL :
-			       -EOVERFLOW;
-		err = gm_check_range(ranges[i].start,
-				     ranges[i].end - ranges[i].start);
-		if (err)
-			return err;
-	}
-	if (!gm_mmu_has_pmap(mmu))
-		return -EOPNOTSUPP;
-
-	mutex_lock(&ctx->pmap_lock);
-	for (i = 0; i < nr; i++)
-		mmu->pmap_release(ctx->dev, ctx->pmap, ranges[i].start,
-				  ranges[i].end);
-	if (mmu->tlb_invl_ranges) {
-		mmu->tlb_invl_ranges(ctx->dev, ctx->pmap, ranges, nr);
-	} else {
-		for (i = 0; i < nr; i++)
-			mmu->tlb_invl(ctx->dev, ctx->pmap, ranges[i].start,
-				      ranges[i].end);
-	}
-	mutex_unlock(&ctx->pmap_lock);
-	return 0;
-}
-EXPORT_SYMBOL_GPL(gm_ctx_unmap);
 
 /**
  * gm_ctx_snapshot() - what the CPU page table maps, without faulting
@@ -635,10 +435,11 @@ EXPORT_SYMBOL_GPL(gm_ctx_unmap);
  * @hmm_pfns: filled with one hmm pfn per page (HMM_PFN_VALID, _WRITE,
  *	_ERROR, map order), as hmm_range_fault() reports them
  *
- * For debuggers and tests of a device's view of memory: a consistent
- * snapshot of the range, in which pages in the private memory of every
- * gmem device are reported rather than faulted back (gm_page_dev() says
- * whose).  Nothing is mapped into the device.
+ * For debuggers and tests of a device's view of memory: a snapshot of the
+ * range, each 2 MiB-aligned piece of it consistent in itself, in which
+ * pages in the private memory of every gmem device are reported rather
+ * than faulted back (gm_page_dev() says whose).  Nothing is mapped into
+ * the device.
  *
  * Context: process context, may sleep; takes the mmap lock for read.
  * Return: 0, -EINVAL or -EOVERFLOW for a bad range, -EOPNOTSUPP for a
@@ -649,15 +450,8 @@ int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
 		    unsigned long npages, unsigned long *hmm_pfns)
 {
 	struct mm_struct *mm = gm_as_mm(ctx->as);
-	struct gm_fault_notifier fn;
+	unsigned long addr, next, end = va + (npages << PAGE_SHIFT);
 	struct gm_retry retry;
-	struct hmm_range range = {
-		.notifier = &fn.mni,
-		.start = va,
-		.end = va + (npages << PAGE_SHIFT),
-		.hmm_pfns = hmm_pfns,
-		.dev_private_owner = &gm_pgmap_owner,
-	};
 	int err;
 
 	might_sleep();
@@ -670,41 +464,29 @@ int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
 		return -EOPNOTSUPP;
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
-	err = gm_fault_notifier_insert(&fn, ctx, mm, va, npages);
-	if (err)
-		goto out;
-	gm_retry_init(&retry);
-	err = gm_fault_snapshot_locked(ctx, mm, &fn, &range, &retry);
-	if (!err)
-		mutex_unlock(&ctx->pmap_lock);
-	mmu_interval_notifier_remove(&fn.mni);
-out:
+	down_read(&ctx->notifier_rwsem);
+	for (addr = va; addr < end && !err; addr = next) {
+		struct gm_notifier *n = gm_notifier_get(ctx, mm, addr);
+		struct hmm_range range = {
+			.start = addr,
+			.hmm_pfns = hmm_pfns + ((addr - va) >> PAGE_SHIFT),
+			.dev_private_owner = &gm_pgmap_owner,
+		};
+
+		if (IS_ERR(n)) {
+			err = PTR_ERR(n);
+			break;
+		}
+		next = min(end, n->start + GM_NOTIFIER_SIZE);
+		range.notifier = &n->mni;
+		range.end = next;
+		gm_retry_init(&retry);
+		err = gm_fault_snapshot_locked(ctx, mm, &range, &retry);
+		if (!err)
+			mutex_unlock(&ctx->pmap_lock);
+	}
+	up_read(&ctx->notifier_rwsem);
 	mmput(mm);
 	return err;
 }
 EXPORT_SYMBOL_GPL(gm_ctx_snapshot);
-
-/**
- * gm_ctx_pmap() - the device page table of a context
- * @ctx: the context
- *
- * Return: what gm_mmu.pmap_create stored, NULL for a device without one.
- */
-void *gm_ctx_pmap(const struct gm_ctx *ctx)
-{
-	return ctx->pmap;
-}
-EXPORT_SYMBOL_GPL(gm_ctx_pmap);
-
-/**
- * gm_ctx_invalidations() - invalidations that reached a context's device
- * @ctx: the context
- *
- * Return: how many CPU page-table invalidations released or write-protected
- * device mappings of @ctx and flushed its TLB.
- */
-u64 gm_ctx_invalidations(const struct gm_ctx *ctx)
-{
-	return atomic64_read(&ctx->invalidations);
-}
-EXPORT_SYMBOL_GPL(gm_ctx_invalidations);

@@ -3,20 +3,25 @@
  * gmem core internals: the objects behind the opaque handles of
  * include/gmem/gmem.h and the interfaces between the core's files.
  *
- * Lock order, outermost first (gm_ctx.pmap_lock: see gm_fault.c, it is
- * taken inside mmu notifier invalidations and never with another gmem lock):
- *   gm_dev.mem_rwsem (read)		a migration into that device, whole call
- *     mmap_lock (read)			a migration, whole call
- *       gm_devmem_alloc.lock		device page allocation (may sleep)
- *         gm_pt.lock (spinlock)	logical page table entries
+ * Lock order, outermost first (the one list; docs/design.rst explains):
+ *   gm_ctx.notifier_rwsem (read)	a device fault or snapshot, per call
+ *     gm_dev.mem_rwsem (read)		a migration into that device, whole call
+ *       mmap_lock (read)		a migration or fault, whole call
+ *         gm_devmem_alloc.lock		device page allocation (may sleep)
+ *           gm_pt.lock (spinlock)	logical page table entries
+ *         gm_ctx.pmap_lock		invalidations, device page table updates
+ *   gm_ctx.notifier_rwsem (write)	removing notifiers
+ *     gm_ctx.pmap_lock
  *   gm_as.ctx_lock			attach/detach, device lookups of an as
- *   gm_as_registry_lock (spinlock)	mm -> as lookups of CPU faults
- *     gm_pt.lock
+ *   mmap_lock (read)			a CPU fault on a private page
+ *     gm_as_registry_lock (spinlock)	mm -> as lookups of CPU faults
+ *       gm_pt.lock
  * gm_dev.mem_rwsem is taken for write only to publish or unpublish the
  * memory; eviction then runs with no gmem lock held and locks device pages
  * through migrate_device_range(), never the mmap lock.
- * The mmu notifier callbacks only take gm_pt.lock, so they never sleep and
- * never wait for a migration.
+ * The address space's mmu notifier takes only gm_pt.lock; a context's
+ * interval notifiers take only its pmap_lock, which they may take from
+ * reclaim: nothing allocates memory that may reclaim under it.
  */
 #ifndef GM_INTERNAL_H
 #define GM_INTERNAL_H
@@ -179,21 +184,63 @@ struct gm_as {
  * @as: the address space; the context holds a reference
  * @dev: the device; the context holds a reference
  * @node: in gm_as.ctxs
- * @mni: mirrors the whole address space into @pmap (devices with pmaps)
  * @pmap_lock: the "driver lock" of the hmm.rst recipe: serialises
  *	gm_mmu.pmap_enter after mmu_interval_read_retry() against the
- *	invalidations that release and protect mappings
+ *	invalidations that release and protect mappings, and guards the
+ *	bitmaps of every struct gm_notifier of the context
  * @pmap: the device page table, from gm_mmu.pmap_create
- * @invalidations: invalidations that reached the device
+ * @notifier_rwsem: held for read while a fault or snapshot uses a notifier
+ *	of @notifiers, for write to remove notifiers
+ * @notifiers: struct gm_notifier by address >> GM_NOTIFIER_SHIFT
+ * @notifier_gc: removes the notifiers of ranges the CPU unmapped
+ * @invalidations: invalidations that reached the device (struct gm_ctx_stats)
+ * @notifiers_live: notifiers in @notifiers
+ * @notifiers_created: notifiers ever inserted
+ * @fault_retries: faults and snapshots that had to read the CPU page table again
+ * @fast_faults: fault chunks whose pages were all still mapped
  */
 struct gm_ctx {
 	struct gm_as *as;
 	struct gm_dev *dev;
 	struct list_head node;
-	struct mmu_interval_notifier mni;
 	struct mutex pmap_lock;		/* see above */
 	void *pmap;
+	struct rw_semaphore notifier_rwsem;
+	struct xarray notifiers;
+	struct work_struct notifier_gc;
 	atomic64_t invalidations;
+	atomic_long_t notifiers_live;
+	atomic64_t notifiers_created;
+	atomic64_t fault_retries;
+	atomic64_t fast_faults;
+};
+
+/*
+ * Size of the piece of address space one struct gm_notifier watches: a
+ * huge page, and a fault chunk (see gm_mirror.c for why).
+ */
+#define GM_NOTIFIER_SHIFT	21
+#define GM_NOTIFIER_SIZE	BIT(GM_NOTIFIER_SHIFT)
+#define GM_NOTIFIER_PAGES	(GM_NOTIFIER_SIZE >> PAGE_SHIFT)
+
+/**
+ * struct gm_notifier - a context's watch over GM_NOTIFIER_SIZE of memory
+ * @mni: the interval notifier; its sequence is what faults in the range
+ *	check (hmm.rst)
+ * @ctx: the context
+ * @start: first address, GM_NOTIFIER_SIZE-aligned
+ * @unmapped: the CPU unmapped the whole range and the device mapped
+ *	nothing since: gm_ctx.notifier_gc may remove the notifier
+ * @mapped: pages the device has mapped; under gm_ctx.pmap_lock
+ * @writable: pages it has mapped writable; under gm_ctx.pmap_lock
+ */
+struct gm_notifier {
+	struct mmu_interval_notifier mni;
+	struct gm_ctx *ctx;
+	unsigned long start;
+	bool unmapped;
+	DECLARE_BITMAP(mapped, GM_NOTIFIER_PAGES);
+	DECLARE_BITMAP(writable, GM_NOTIFIER_PAGES);
 };
 
 /*
@@ -317,10 +364,16 @@ bool gm_inject_devmem_alloc_failure(void);
 void gm_inject_invalidate_delay(void);
 void gm_inject_fault_delay(void);
 
-/* gm_fault.c */
+/* gm_mirror.c */
 bool gm_mmu_has_pmap(const struct gm_mmu *mmu);
-int gm_ctx_map_init(struct gm_ctx *ctx, struct mm_struct *mm);
+int gm_ctx_map_init(struct gm_ctx *ctx);
 void gm_ctx_map_fini(struct gm_ctx *ctx);
+struct gm_notifier *gm_notifier_get(struct gm_ctx *ctx, struct mm_struct *mm,
+				    unsigned long addr);
+bool gm_notifier_covers_locked(struct gm_notifier *n, unsigned long start,
+			       unsigned long npages, bool write);
+void gm_notifier_note_mapped_locked(struct gm_notifier *n, unsigned long start,
+				    unsigned long npages, bool write);
 
 /* gm_as.c */
 bool gm_as_has_dev(struct gm_as *as, const struct gm_dev *dev);

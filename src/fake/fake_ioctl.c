@@ -257,13 +257,19 @@ static long gmem_fake_mmu_stats_ioctl(struct gmem_fake_file *ff,
 				      void __user *uarg)
 {
 	struct gmem_fake_mmu_stats st = {};
+	struct gm_ctx_stats cs;
 	long ret;
 
 	down_read(&ff->ctx_rwsem);
 	if (gmem_fake_caller_as(ff, &ret)) {
 		gmem_fake_mmu_stats(gm_ctx_pmap(ff->ctx), &st);
+		gm_ctx_get_stats(ff->ctx, &cs);
 		st.faults = atomic64_read(&ff->faults);
-		st.invalidations = gm_ctx_invalidations(ff->ctx);
+		st.invalidations = cs.invalidations;
+		st.notifiers = cs.notifiers;
+		st.notifiers_created = cs.notifiers_created;
+		st.fault_retries = cs.fault_retries;
+		st.fast_faults = cs.fast_faults;
 		ret = 0;
 	}
 	up_read(&ff->ctx_rwsem);
@@ -312,6 +318,25 @@ static long gmem_fake_unmap(struct gmem_fake_file *ff, void __user *uarg)
 	return ret;
 }
 
+static long gmem_fake_prefetch(struct gmem_fake_file *ff, void __user *uarg)
+{
+	struct gmem_fake_prefetch arg;
+	long ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if ((arg.flags & ~GMEM_FAKE_PREFETCH_WRITE) || arg.reserved)
+		return -EINVAL;
+
+	down_read(&ff->ctx_rwsem);
+	if (gmem_fake_caller_as(ff, &ret))
+		ret = gm_dev_fault(ff->ctx, arg.addr, arg.length,
+				   arg.flags & GMEM_FAKE_PREFETCH_WRITE ?
+				   GM_PROT_READ | GM_PROT_WRITE : GM_PROT_READ);
+	up_read(&ff->ctx_rwsem);
+	return ret;
+}
+
 static long gmem_fake_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -337,6 +362,8 @@ static long gmem_fake_ioctl(struct file *file, unsigned int cmd,
 		return gmem_fake_mmu_stats_ioctl(ff, uarg);
 	case GMEM_FAKE_IOC_UNMAP:
 		return gmem_fake_unmap(ff, uarg);
+	case GMEM_FAKE_IOC_PREFETCH:
+		return gmem_fake_prefetch(ff, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -47,6 +47,12 @@
  * UNMAP     -EINVAL bad nr, flags set, a range unaligned or empty;
  *           -EOVERFLOW a range wraps or leaves the user address space;
  *           -EFAULT ranges is bad; -ENOMEM.
+ * PREFETCH  -EINVAL addr or length not page aligned, length zero, unknown
+ *           flags; -EOVERFLOW the range wraps or leaves the user address
+ *           space; -EFAULT part of the range is not mapped; -EPERM
+ *           GMEM_FAKE_PREFETCH_WRITE on memory the process may not write;
+ *           -EBUSY the range kept being invalidated; -ESRCH the process
+ *           exited; -ENOMEM.
  *
  * Which pages a migration moves: into device memory, only pages that the
  * process maps alone.  A page it shares copy-on-write with a parent or
@@ -168,6 +174,15 @@ struct gmem_fake_access {
  * @tlb_hits: translations found in the TLB
  * @tlb_misses: translations walked in the device page table
  * @mapped_pages: pages mapped in the device page table now
+ * @notifiers: gmem's interval notifiers for this attachment now, one per
+ *	2 MiB of address space the device faulted on
+ * @notifiers_created: notifiers inserted since attach
+ * @fault_retries: times a device fault read the CPU page table again
+ *	because an invalidation of its range ran meanwhile
+ * @fast_faults: device faults (per 2 MiB piece) that found every page
+ *	still mapped, with no CPU page table walk
+ *
+ * The last four are struct gm_ctx_stats of include/gmem/gmem.h.
  */
 struct gmem_fake_mmu_stats {
 	__u64 faults;
@@ -176,6 +191,10 @@ struct gmem_fake_mmu_stats {
 	__u64 tlb_hits;
 	__u64 tlb_misses;
 	__u64 mapped_pages;
+	__u64 notifiers;
+	__u64 notifiers_created;
+	__u64 fault_retries;
+	__u64 fast_faults;
 };
 
 /**
@@ -206,6 +225,26 @@ struct gmem_fake_unmap {
 
 #define GMEM_FAKE_UNMAP_MAX		64
 
+/**
+ * struct gmem_fake_prefetch - map a range into the device before it runs
+ * @addr: page-aligned start
+ * @length: page-aligned length in bytes, not zero
+ * @flags: GMEM_FAKE_PREFETCH_WRITE to map it writable (breaking
+ *	copy-on-write, as a device store would)
+ * @reserved: zero
+ *
+ * The device faults the range in as gm_dev_fault() does (pages gmem never
+ * placed move to the device first), without loading or storing anything.
+ */
+struct gmem_fake_prefetch {
+	__u64 addr;
+	__u64 length;
+	__u32 flags;
+	__u32 reserved;
+};
+
+#define GMEM_FAKE_PREFETCH_WRITE	0x1
+
 /* Fill struct gmem_fake_info. */
 #define GMEM_FAKE_IOC_INFO	_IOR(GMEM_FAKE_IOC_MAGIC, 0x90, struct gmem_fake_info)
 /* Attach the caller's address space to this device (-EBUSY if already attached). */
@@ -224,5 +263,7 @@ struct gmem_fake_unmap {
 #define GMEM_FAKE_IOC_MMU_STATS	_IOR(GMEM_FAKE_IOC_MAGIC, 0x97, struct gmem_fake_mmu_stats)
 /* The device drops its mappings of some ranges (they fault back in later). */
 #define GMEM_FAKE_IOC_UNMAP	_IOW(GMEM_FAKE_IOC_MAGIC, 0x98, struct gmem_fake_unmap)
+/* Fault a range into the device's page table without accessing it. */
+#define GMEM_FAKE_IOC_PREFETCH	_IOW(GMEM_FAKE_IOC_MAGIC, 0x99, struct gmem_fake_prefetch)
 
 #endif /* _UAPI_LINUX_GMEM_FAKE_H */
