@@ -227,6 +227,7 @@ TEST_F_TIMEOUT(lifecycle, rmmod_with_pages_mapped, LC_TIMEOUT)
 
 	ASSERT_EQ(0, gm_rmmod());
 	ASSERT_EQ(0, gm_wait_path(DEV0, false, 5000)) TH_LOG(DEV0 " still there after rmmod");
+	ASSERT_EQ(0, gm_wait_path("/sys/class/gmem/gmem_fake0", false, 5000));
 	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 5));
 	ASSERT_EQ(0, gm_pfns_dev(self->buf, n, &i0, &pf));
 	ASSERT_EQ(n, pf.present);

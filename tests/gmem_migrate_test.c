@@ -97,6 +97,68 @@ TEST_F(migrate, info_sane)
 		TH_LOG("device memory ranges overlap");
 }
 
+/* An attribute of /sys/class/gmem/gmem_fake@i/, or -errno. */
+static long sysfs_stat(int i, const char *attr)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/class/gmem/gmem_fake%d/%s", i, attr);
+	return gm_read_long(path);
+}
+
+/*
+ * Every device is in the gmem class, a child of its bus device, and its
+ * attributes say what INFO says; a migration moves the counters by what
+ * it moved.
+ */
+TEST_F(migrate, sysfs_class_matches_info)
+{
+	const size_t len = 64 * GM_PAGE_SIZE;
+	struct gmem_fake_migrate m;
+	struct gmem_fake_info in;
+	char path[96], link[PATH_MAX], buf[32] = "";
+	long before;
+	int i, fd;
+	void *p;
+
+	for (i = 0; i < GM_NR_DEVS; i++) {
+		ASSERT_EQ(0, gm_info(self->d.fd[i], &in));
+		EXPECT_EQ(in.gm_dev_id, sysfs_stat(i, "id"));
+		EXPECT_EQ(in.total_pages, sysfs_stat(i, "total_pages"));
+		EXPECT_EQ(in.free_pages, sysfs_stat(i, "free_pages"));
+		EXPECT_EQ(in.used_pages, sysfs_stat(i, "used_pages"));
+		EXPECT_EQ(in.to_dev_pages, sysfs_stat(i, "to_dev_pages"));
+		EXPECT_EQ(in.to_host_pages, sysfs_stat(i, "to_host_pages"));
+		EXPECT_EQ(in.evicted_pages, sysfs_stat(i, "evicted_pages"));
+		EXPECT_EQ(in.copy_batches, sysfs_stat(i, "copy_batches"));
+		EXPECT_EQ(in.copy_errors, sysfs_stat(i, "copy_errors"));
+
+		snprintf(path, sizeof(path), "/sys/class/gmem/gmem_fake%d/mem_type", i);
+		fd = open(path, O_RDONLY);
+		ASSERT_LE(0, fd);
+		ASSERT_LT(0, read(fd, buf, sizeof(buf) - 1));
+		close(fd);
+		EXPECT_STREQ("coherent\n", buf);
+
+		snprintf(path, sizeof(path), "/sys/class/gmem/gmem_fake%d/device", i);
+		ASSERT_NE(NULL, realpath(path, link)) TH_LOG("%s: %s", path, strerror(errno));
+		snprintf(path, sizeof(path), "/sys/devices/platform/gmem_fake%d", i);
+		EXPECT_STREQ(path, link);
+	}
+
+	p = gm_map_anon(len);
+	ASSERT_NE(NULL, p);
+	gm_fill(p, 0, gm_pages(len), 51);
+	before = sysfs_stat(0, "to_dev_pages");
+	ASSERT_EQ(0, gm_migrate(self->d.fd[0], p, len, 0, &m));
+	EXPECT_EQ(before + (long)m.moved, sysfs_stat(0, "to_dev_pages"));
+	EXPECT_EQ(gm_pages(len), m.moved + m.not_moved);
+	ASSERT_EQ(0, gm_info(self->d.fd[0], &in));
+	EXPECT_EQ(in.used_pages, sysfs_stat(0, "used_pages"));
+	EXPECT_EQ(-1, gm_check(p, 0, gm_pages(len), 51));
+	munmap(p, len);
+}
+
 /* Required test 1: 64 MiB to device 0 and back, with the timings. */
 TEST_F_TIMEOUT(migrate, to_device_64m, MIG_TIMEOUT)
 {

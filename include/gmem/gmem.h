@@ -21,7 +21,7 @@
  *	}
  *	static const struct gm_mmu my_mmu = { .copy_submit = my_copy };
  *
- *	dev = gm_dev_create(&my_mmu, "mydev0", drvdata);
+ *	dev = gm_dev_create(&pdev->dev, &my_mmu, "mydev0", drvdata);
  *	err = gm_dev_register_physmem(dev, GM_MEM_COHERENT, vram_base,
  *				      vram_size);
  *	as = gm_as_get(current->mm);
@@ -38,6 +38,7 @@
 #define _GMEM_GMEM_H
 
 #include <linux/completion.h>
+#include <linux/device.h>
 #include <linux/mm_types.h>
 #include <linux/types.h>
 #include <linux/gmem.h>
@@ -247,8 +248,8 @@ struct gm_migrate_result {
 	unsigned long not_moved;
 };
 
-struct gm_dev *gm_dev_create(const struct gm_mmu *mmu, const char *name,
-			     void *drvdata);
+struct gm_dev *gm_dev_create(struct device *parent, const struct gm_mmu *mmu,
+			     const char *name, void *drvdata);
 void gm_dev_destroy(struct gm_dev *dev);
 void *gm_dev_drvdata(const struct gm_dev *dev);
 unsigned int gm_dev_id(const struct gm_dev *dev);

@@ -203,7 +203,7 @@ struct gm_ctx *gm_as_attach(struct gm_as *as, struct gm_dev *dev)
 	err = gm_ctx_map_init(ctx);
 	if (err)
 		goto err_unlist;
-	kref_get(&dev->ref);
+	gm_dev_get(dev);
 	mmput(mm);
 	return ctx;
 

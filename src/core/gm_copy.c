@@ -34,8 +34,8 @@ int gm_copy_wait(struct gm_dev *dev, struct gm_copy_req *req)
 
 	while (!wait_for_completion_timeout(&req->done,
 					    msecs_to_jiffies(GM_COPY_STALL_MS)))
-		pr_warn("gmem: %s: copy engine has not completed a request of %u pages for %u s\n",
-			dev->name, req->npages, ++waited * GM_COPY_STALL_MS / 1000);
+		dev_warn(&dev->dev, "copy engine has not completed a request of %u pages for %u s\n",
+			 req->npages, ++waited * GM_COPY_STALL_MS / 1000);
 	if (req->status)
 		atomic64_inc(&dev->copy_errors);
 	else

@@ -3,35 +3,46 @@
  * The device registry: creation and destruction of struct gm_dev, the ids
  * that name device memory in logical page tables, and device figures.
  */
+#include <linux/device.h>
 #include <linux/export.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
-#include <linux/string.h>
 #include "gm_internal.h"
 
 /* id -> struct gm_dev, for every device between create and its last put. */
 static DEFINE_XARRAY_ALLOC(gm_devs);
 
+static void gm_dev_release(struct device *d)
+{
+	struct gm_dev *dev = container_of(d, struct gm_dev, dev);
+
+	xa_erase(&gm_devs, dev->id);
+	kfree(dev);
+}
+
 /**
  * gm_dev_create() - register a device with gmem
+ * @parent: the driver's device (a PCI function, a platform device); gmem's
+ *	device for it appears as /sys/class/gmem/@name, a child of @parent,
+ *	and device memory gets @parent's NUMA node
  * @mmu: the driver's callbacks; must outlive the device
- * @name: short name for messages and /proc/iomem
+ * @name: unique name in the gmem class, for sysfs, messages and /proc/iomem
  * @drvdata: returned by gm_dev_drvdata()
  *
  * Context: process context, may sleep.
- * Return: the device, or ERR_PTR(-EINVAL) for a missing callback or name
- * (copy_submit is required; pmap_create needs every other pmap and TLB
- * callback but pmap_protect),
+ * Return: the device, or ERR_PTR(-EINVAL) for a missing parent, callback or
+ * name (copy_submit is required; pmap_create needs every other pmap and TLB
+ * callback but pmap_protect), -EEXIST if a gmem device of that name exists,
  * -ENOMEM, or -ENOSPC when GMEM_MAX_DEV_ID devices exist.
  */
-struct gm_dev *gm_dev_create(const struct gm_mmu *mmu, const char *name,
-			     void *drvdata)
+struct gm_dev *gm_dev_create(struct device *parent, const struct gm_mmu *mmu,
+			     const char *name, void *drvdata)
 {
 	struct gm_dev *dev;
 	int err;
 
 	might_sleep();
-	if (!mmu || !mmu->copy_submit || !name || !*name)
+	if (!parent || !mmu || !mmu->copy_submit || !name || !*name)
 		return ERR_PTR(-EINVAL);
 	/* Device page tables come whole, or not at all (pmap_protect optional). */
 	if (mmu->pmap_create && (!mmu->pmap_destroy || !mmu->pmap_enter ||
@@ -41,34 +52,47 @@ struct gm_dev *gm_dev_create(const struct gm_mmu *mmu, const char *name,
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
 	if (!dev)
 		return ERR_PTR(-ENOMEM);
-
-	kref_init(&dev->ref);
 	init_rwsem(&dev->mem_rwsem);
-	strscpy(dev->name, name, sizeof(dev->name));
 	dev->mmu = mmu;
 	dev->drvdata = drvdata;
-
 	err = xa_alloc(&gm_devs, &dev->id, dev,
 		       XA_LIMIT(1, GMEM_MAX_DEV_ID), GFP_KERNEL);
 	if (err) {
 		kfree(dev);
 		return ERR_PTR(err == -EBUSY ? -ENOSPC : err);
 	}
+
+	/* From here on, the last put_device() frees through gm_dev_release(). */
+	device_initialize(&dev->dev);
+	dev->dev.parent = parent;
+	dev->dev.class = &gm_class;
+	dev->dev.release = gm_dev_release;
+	set_dev_node(&dev->dev, dev_to_node(parent));
+	err = dev_set_name(&dev->dev, "%s", name);
+	if (!err)
+		err = device_add(&dev->dev);
+	if (err) {
+		put_device(&dev->dev);
+		return ERR_PTR(err);
+	}
 	return dev;
 }
 EXPORT_SYMBOL_GPL(gm_dev_create);
 
-static void gm_dev_release(struct kref *ref)
+void gm_dev_get(struct gm_dev *dev)
 {
-	struct gm_dev *dev = container_of(ref, struct gm_dev, ref);
-
-	xa_erase(&gm_devs, dev->id);
-	kfree(dev);
+	get_device(&dev->dev);
 }
 
 void gm_dev_put(struct gm_dev *dev)
 {
-	kref_put(&dev->ref, gm_dev_release);
+	put_device(&dev->dev);
+}
+
+/* For messages and resource names; valid as long as the device is. */
+const char *gm_dev_name(const struct gm_dev *dev)
+{
+	return dev_name(&dev->dev);
 }
 
 /**
@@ -95,6 +119,7 @@ void gm_dev_destroy(struct gm_dev *dev)
 
 	if (pm)
 		gm_physmem_destroy(pm);
+	device_del(&dev->dev);
 	gm_dev_put(dev);
 }
 EXPORT_SYMBOL_GPL(gm_dev_destroy);

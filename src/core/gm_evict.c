@@ -146,9 +146,8 @@ void gm_physmem_evict_all(struct gm_physmem *pm)
 		if (!atomic_long_read(&pm->alloc.used_pages))
 			break;
 		if (++sweeps % 1000 == 0)
-			pr_warn("gmem: %s: %ld device pages still busy after %lu sweeps\n",
-				pm->dev->name,
-				atomic_long_read(&pm->alloc.used_pages), sweeps);
+			dev_warn(&pm->dev->dev, "%ld device pages still busy after %lu sweeps\n",
+				 atomic_long_read(&pm->alloc.used_pages), sweeps);
 		msleep(20);
 	}
 	kvfree(b);

@@ -26,9 +26,9 @@
 #ifndef GM_INTERNAL_H
 #define GM_INTERNAL_H
 
+#include <linux/device.h>
 #include <linux/hmm.h>
 #include <linux/jiffies.h>
-#include <linux/kref.h>
 #include <linux/llist.h>
 #include <linux/memremap.h>
 #include <linux/mmu_notifier.h>
@@ -40,8 +40,6 @@
 #include <gmem/gmem.h>
 
 #include "compat/gm_compat.h"
-
-#define GM_NAME_LEN		32
 
 /* Pages per migrate_vma call: large enough to amortise the page-table walk
  * and TLB flush of migrate_vma_setup(), small enough for two batches (one
@@ -103,9 +101,10 @@ struct gm_physmem {
 
 /**
  * struct gm_dev - a device registered with gmem
- * @ref: held by the registry and by every attached context
+ * @dev: its device in the gmem class (/sys/class/gmem/<name>/), a child of
+ *	the driver's; its refcount is the gm_dev's, held by the driver until
+ *	gm_dev_destroy() and by every attached context
  * @id: small id, also the GMEM_LOC_DEV() code of its memory
- * @name: for messages and the iomem resource
  * @mmu: the driver's callbacks
  * @drvdata: the driver's pointer
  * @mem_rwsem: held for write to register or tear down @physmem, for read
@@ -120,9 +119,8 @@ struct gm_physmem {
  * @copy_errors: see struct gm_dev_stats
  */
 struct gm_dev {
-	struct kref ref;
+	struct device dev;
 	unsigned int id;
-	char name[GM_NAME_LEN];
 	const struct gm_mmu *mmu;
 	void *drvdata;
 	struct rw_semaphore mem_rwsem;
@@ -292,8 +290,15 @@ static inline bool gm_retry_again(struct gm_retry *r)
 }
 
 /* gm_dev.c */
+void gm_dev_get(struct gm_dev *dev);
 void gm_dev_put(struct gm_dev *dev);
 void gm_devs_exit(void);
+const char *gm_dev_name(const struct gm_dev *dev);
+
+/* gm_sysfs.c */
+extern struct class gm_class;
+int gm_sysfs_init(void);
+void gm_sysfs_exit(void);
 
 /* gm_physmem.c */
 void gm_physmem_destroy(struct gm_physmem *pm);

@@ -7,6 +7,11 @@
 
 static int __init gm_init(void)
 {
+	int err;
+
+	err = gm_sysfs_init();
+	if (err)
+		return err;
 	pr_info("gmem: ABI %d, %s buddy allocator\n", GMEM_ABI_VERSION,
 		GM_BUDDY_NAME);
 	gm_debugfs_init();
@@ -18,6 +23,7 @@ static void __exit gm_exit(void)
 	gm_debugfs_exit();
 	gm_as_exit();
 	gm_devs_exit();
+	gm_sysfs_exit();
 }
 
 module_init(gm_init);

@@ -62,7 +62,7 @@ static int gm_physmem_check(enum gm_mem_type type, phys_addr_t start,
 static int gm_physmem_claim(struct gm_physmem *pm, enum gm_mem_type type,
 			    phys_addr_t start, u64 size)
 {
-	const char *name = pm->dev->name;
+	const char *name = gm_dev_name(pm->dev);
 
 	if (type == GM_MEM_PRIVATE) {
 		/* Nobody's range: struct pages need a pfn range of their own. */
@@ -150,7 +150,7 @@ int gm_dev_register_physmem(struct gm_dev *dev, enum gm_mem_type type,
 	pm->pgmap.range.end = pm->res->start + size - 1;
 	pm->pgmap.nr_range = 1;
 	pm->pgmap.owner = &gm_pgmap_owner;
-	addr = memremap_pages(&pm->pgmap, NUMA_NO_NODE);
+	addr = memremap_pages(&pm->pgmap, dev_to_node(&dev->dev));
 	if (IS_ERR(addr)) {
 		err = PTR_ERR(addr);
 		goto err_alloc;

@@ -12,6 +12,7 @@
 #define GMEM_FAKE_H
 
 #include <linux/miscdevice.h>
+#include <linux/platform_device.h>
 #include <linux/workqueue.h>
 #include <linux/gmem_fake.h>
 #include <gmem/gmem.h>
@@ -23,6 +24,8 @@
  * struct gmem_fake_dev - one fake accelerator
  * @index: N of /dev/gmem_fakeN or /dev/hmm_dmirrorN
  * @name: the device node's name
+ * @pdev: the bus device of the fake accelerator, parent of @misc and of
+ *	its gmem device
  * @misc: its char device
  * @gm: its gmem device
  * @engine: the copy engine's queue
@@ -34,6 +37,7 @@
 struct gmem_fake_dev {
 	unsigned int index;
 	char name[24];
+	struct platform_device *pdev;
 	struct miscdevice misc;
 	struct gm_dev *gm;
 	struct workqueue_struct *engine;

@@ -108,6 +108,7 @@ static void gmem_fake_dev_destroy(struct gmem_fake_dev *fdev)
 	/* gmem evicts device memory through the engine: destroy it last. */
 	gm_dev_destroy(fdev->gm);
 	gmem_fake_engine_fini(fdev);
+	platform_device_unregister(fdev->pdev);
 	vfree(fdev->vram);
 	kfree(fdev);
 }
@@ -152,11 +153,19 @@ static struct gmem_fake_dev *gmem_fake_dev_create(struct gmem_fake_dev *fdev,
 {
 	int err;
 
+	/* The bus device a real accelerator's driver would bind to. */
+	fdev->pdev = platform_device_register_simple(fdev->name,
+						     PLATFORM_DEVID_NONE,
+						     NULL, 0);
+	if (IS_ERR(fdev->pdev)) {
+		err = PTR_ERR(fdev->pdev);
+		goto err_free;
+	}
 	err = gmem_fake_engine_init(fdev);
 	if (err)
-		goto err_free;
+		goto err_pdev;
 
-	fdev->gm = gm_dev_create(mmu, fdev->name, fdev);
+	fdev->gm = gm_dev_create(&fdev->pdev->dev, mmu, fdev->name, fdev);
 	if (IS_ERR(fdev->gm)) {
 		err = PTR_ERR(fdev->gm);
 		goto err_engine;
@@ -170,6 +179,7 @@ static struct gmem_fake_dev *gmem_fake_dev_create(struct gmem_fake_dev *fdev,
 	fdev->misc.name = fdev->name;
 	fdev->misc.fops = fops;
 	fdev->misc.mode = 0600;
+	fdev->misc.parent = &fdev->pdev->dev;
 	err = misc_register(&fdev->misc);
 	if (err)
 		goto err_gm;
@@ -179,6 +189,8 @@ err_gm:
 	gm_dev_destroy(fdev->gm);
 err_engine:
 	gmem_fake_engine_fini(fdev);
+err_pdev:
+	platform_device_unregister(fdev->pdev);
 err_free:
 	vfree(fdev->vram);
 	kfree(fdev);
