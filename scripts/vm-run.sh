@@ -221,6 +221,13 @@ for m in gmem_fake gmem; do
 	fi
 done
 
+# CONFIG_DMA_API_DEBUG (the debug kernel): every misuse it found, and every
+# mapping the modules left behind when they went, is an error.
+dmaerr=/sys/kernel/debug/dma-api/error_count
+if [ -e $dmaerr ]; then
+	check "DMA-API debug: no errors" sh -c "test \"\$(cat $dmaerr)\" = 0"
+fi
+
 if [ -e $kmemleak ]; then
 	# Objects younger than 5 s are never reported: scan twice.
 	echo scan >$kmemleak
@@ -369,7 +376,7 @@ else
 	echo "SKIP kmemleak report empty (no kmemleak)" >>"$res"
 fi
 
-bad='Oops|Kernel panic|BUG:|WARNING:|KASAN|UBSAN|kernel BUG|general protection|possible circular locking|inconsistent lock state|possible recursive locking|suspicious RCU usage|Call Trace'
+bad='Oops|Kernel panic|BUG:|WARNING:|KASAN|UBSAN|kernel BUG|general protection|possible circular locking|inconsistent lock state|possible recursive locking|suspicious RCU usage|Call Trace|DMA-API: debugging out of memory|DMA-API: .* (device driver|leaked)'
 if grep -aEn "$bad" "$out/console.log" "$out/dmesg.log" >"$out/bad-lines"; then
 	echo "FAIL kernel log free of oops/warnings/lockdep/KASAN reports" >>"$res"
 	echo "vm-run: offending kernel log lines:" >&2

@@ -355,20 +355,6 @@ TEST_F_TIMEOUT(contract, mremap_query_follows, CT_TIMEOUT)
 	EXPECT_EQ(-1, gm_check_zero(self->extra, 0, n));
 }
 
-/* Is the 2 MiB at @p backed by one transparent huge page? */
-static bool is_thp(void *p)
-{
-	uint64_t ent[2];
-
-	/* The pfns of its first and last page are 511 apart. */
-	if (gm_pagemap_read(p, 1, &ent[0]) ||
-	    gm_pagemap_read((char *)p + THP_SIZE - GM_PAGE_SIZE, 1, &ent[1]))
-		return false;
-	return (ent[0] & GM_PM_PRESENT) && (ent[1] & GM_PM_PRESENT) &&
-	       (ent[1] & GM_PM_PFN_MASK) - (ent[0] & GM_PM_PFN_MASK) == 511 &&
-	       !((ent[0] & GM_PM_PFN_MASK) & 511);
-}
-
 /* A move that splits a huge page's mapping: the device pages are found. */
 TEST_F_TIMEOUT(contract, mremap_split_huge_query_follows, CT_TIMEOUT)
 {
@@ -384,7 +370,7 @@ TEST_F_TIMEOUT(contract, mremap_split_huge_query_follows, CT_TIMEOUT)
 	/* The first 2 MiB go to the device; the second stay a huge page. */
 	ASSERT_EQ(0, gm_migrate(self->d.fd[0], p, THP_SIZE, 0, &m));
 	ASSERT_EQ(half, m.moved);
-	if (!is_thp(p + THP_SIZE))
+	if (!gm_is_thp(p + THP_SIZE))
 		TH_LOG("no transparent huge page here: the split is not exercised");
 
 	/* Move [1 MiB, 3 MiB): half device pages, half of the huge page. */
@@ -419,11 +405,11 @@ TEST_F_TIMEOUT(contract, pte_mapped_thp_accounted, CT_TIMEOUT)
 	ASSERT_NE(NULL, p);
 	madvise(p, THP_SIZE, MADV_HUGEPAGE);
 	gm_fill(p, 0, n, 53);
-	if (!is_thp(p))
+	if (!gm_is_thp(p))
 		SKIP(return, "no transparent huge page (THP disabled?)");
 	ASSERT_EQ(0, mprotect(p, THP_SIZE / 2, PROT_READ));
 	ASSERT_EQ(0, mprotect(p, THP_SIZE / 2, PROT_READ | PROT_WRITE));
-	ASSERT_TRUE(is_thp(p));	/* still one folio, mapped by 512 PTEs */
+	ASSERT_TRUE(gm_is_thp(p));	/* still one folio, mapped by 512 PTEs */
 
 	ASSERT_EQ(0, gm_migrate(self->d.fd[0], p, THP_SIZE, 0, &m));
 	EXPECT_EQ(n, m.moved + m.not_moved);

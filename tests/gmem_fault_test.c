@@ -1025,4 +1025,117 @@ TEST_F_TIMEOUT(fault, prefetch_fast_path, FAULT_TIMEOUT)
 	}
 }
 
+static int prefetch_placed(int fd, void *addr, size_t len, bool write,
+			   __u32 placement)
+{
+	struct gmem_fake_prefetch p = {
+		.addr = (uintptr_t)addr,
+		.length = len,
+		.flags = (write ? GMEM_FAKE_PREFETCH_WRITE : 0) | placement,
+	};
+
+	return gm_ioctl(fd, GMEM_FAKE_IOC_PREFETCH, &p);
+}
+
+/*
+ * Where the CPU maps a transparent huge page, the device gets one 2 MiB
+ * entry; when the CPU splits the huge mapping, the device's entry goes
+ * whole and comes back as 4 KiB entries.
+ */
+TEST_F_TIMEOUT(fault, thp_maps_with_2m_entries, FAULT_TIMEOUT)
+{
+	const size_t len = 2 * GM_THP_SIZE, n = gm_pages(len), half = n / 2;
+	struct gmem_fake_mmu_stats st;
+	uint64_t v = 0x2d4d4942ULL;
+	void *data = malloc(len);
+	char *p;
+
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, gm_map_aligned(len, GM_THP_SIZE, &self->buf, &self->len));
+	p = self->buf;
+	ASSERT_EQ(0, madvise(p, len, MADV_HUGEPAGE));
+	gm_fill(p, 0, n, 45);
+	if (!gm_is_thp(p) || !gm_is_thp(p + GM_THP_SIZE))
+		SKIP(free(data); return, "no transparent huge pages for the buffer");
+
+	ASSERT_EQ(0, prefetch_placed(self->fd, p, len, true, GMEM_FAKE_PREFETCH_IN_PLACE));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &st));
+	EXPECT_EQ(2, st.huge_mappings);
+	EXPECT_EQ(n, st.mapped_pages);
+	EXPECT_EQ(0, gm_query_count(self->fd, p, n, GMEM_LOC_DEV(self->d.info[0].gm_dev_id)));
+	/* The device reads and writes through the 2 MiB entries. */
+	ASSERT_EQ(0, gm_dev_access(self->fd, p, len, data, false, NULL));
+	EXPECT_EQ(-1, gm_check(data, 0, n, 45));
+	ASSERT_EQ(0, gm_dev_access(self->fd, p + len - GM_PAGE_SIZE, sizeof(v), &v, true, NULL));
+	EXPECT_EQ(v, *(uint64_t *)(p + len - GM_PAGE_SIZE));
+
+	/* Zapping one page splits the first huge mapping: its entry goes. */
+	ASSERT_EQ(0, madvise(p + 7 * GM_PAGE_SIZE, GM_PAGE_SIZE, MADV_DONTNEED));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &st));
+	EXPECT_EQ(1, st.huge_mappings);
+	EXPECT_EQ(n - half, st.mapped_pages);
+	ASSERT_EQ(0, gm_dev_access(self->fd, p, GM_THP_SIZE, data, false, NULL));
+	EXPECT_EQ(7, gm_check(data, 0, half, 45));
+	EXPECT_EQ(-1, gm_check_zero((char *)data + 7 * GM_PAGE_SIZE, 0, 1));
+	EXPECT_EQ(-1, gm_check(data, 8, half - 8, 45));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &st));
+	EXPECT_EQ(1, st.huge_mappings);
+	EXPECT_EQ(n, st.mapped_pages);
+	free(data);
+}
+
+/* Small pages get small entries. */
+TEST_F_TIMEOUT(fault, small_pages_map_with_4k_entries, FAULT_TIMEOUT)
+{
+	const size_t len = GM_THP_SIZE, n = gm_pages(len);
+	struct gmem_fake_mmu_stats st;
+
+	ASSERT_NE(NULL, gm_map_aligned(len, GM_THP_SIZE, &self->buf, &self->len));
+	ASSERT_EQ(0, madvise(self->buf, len, MADV_NOHUGEPAGE));
+	gm_fill(self->buf, 0, n, 46);
+	ASSERT_EQ(0, prefetch_placed(self->fd, self->buf, len, false,
+				     GMEM_FAKE_PREFETCH_IN_PLACE));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &st));
+	EXPECT_EQ(0, st.huge_mappings);
+	EXPECT_EQ(n, st.mapped_pages);
+	EXPECT_EQ(0, gm_query_count(self->fd, self->buf, n,
+				    GMEM_LOC_DEV(self->d.info[0].gm_dev_id)));
+}
+
+/*
+ * GMEM_FAKE_PREFETCH_DEVICE: every page ends in this device's memory,
+ * those already on the other device too, and is mapped there.
+ */
+TEST_F_TIMEOUT(fault, prefetch_device_places_every_page, FAULT_TIMEOUT)
+{
+	const size_t len = 256 * GM_PAGE_SIZE, n = gm_pages(len);
+	uint8_t here = GMEM_LOC_DEV(self->d.info[0].gm_dev_id);
+	struct gmem_fake_mmu_stats st;
+	void *data = malloc(len);
+	char why[256] = "";
+	struct gmem_fake_migrate m;
+
+	ASSERT_NE(NULL, data);
+	gm_devs_close(&self->d);
+	ASSERT_EQ(0, gm_devs_open(&self->d, 0x3, why, sizeof(why))) TH_LOG("%s", why);
+	self->fd = self->d.fd[0];
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 47);
+	/* A quarter on the other device, a quarter mapped in host RAM. */
+	ASSERT_EQ(0, gm_migrate(self->d.fd[1], self->buf, len / 4, 1, &m));
+	ASSERT_EQ(0, prefetch_placed(self->fd, (char *)self->buf + len / 4, len / 4,
+				     false, GMEM_FAKE_PREFETCH_IN_PLACE));
+	EXPECT_EQ(0, gm_query_count(self->fd, self->buf, n, here));
+
+	ASSERT_EQ(0, prefetch_placed(self->fd, self->buf, len, true,
+				     GMEM_FAKE_PREFETCH_DEVICE));
+	EXPECT_EQ((long)n, gm_query_count(self->fd, self->buf, n, here));
+	ASSERT_EQ(0, gm_mmu_stats(self->fd, &st));
+	EXPECT_EQ(n, st.mapped_pages);
+	ASSERT_EQ(0, gm_dev_access(self->fd, self->buf, len, data, false, NULL));
+	EXPECT_EQ(-1, gm_check(data, 0, n, 47));
+	EXPECT_EQ(-1, gm_check(self->buf, 0, n, 47));
+	free(data);
+}
+
 TEST_HARNESS_MAIN

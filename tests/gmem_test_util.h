@@ -365,6 +365,20 @@ struct gm_pfns {
 	uint64_t first_pfn;	/* PFN of the first present page */
 };
 
+/* Is the 2 MiB at @p backed by one transparent huge page? */
+static inline bool gm_is_thp(void *p)
+{
+	uint64_t ent[2];
+
+	/* The pfns of its first and last page are 511 apart. */
+	if (gm_pagemap_read(p, 1, &ent[0]) ||
+	    gm_pagemap_read((char *)p + GM_THP_SIZE - GM_PAGE_SIZE, 1, &ent[1]))
+		return false;
+	return (ent[0] & GM_PM_PRESENT) && (ent[1] & GM_PM_PRESENT) &&
+	       (ent[1] & GM_PM_PFN_MASK) - (ent[0] & GM_PM_PFN_MASK) == 511 &&
+	       !((ent[0] & GM_PM_PFN_MASK) & 511);
+}
+
 /*
  * Count the present pages of the range and those inside the physical range
  * [phys, phys + size).  -EPERM if a present page reads PFN 0 (not root).

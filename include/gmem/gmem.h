@@ -15,7 +15,8 @@
  *
  *	static int my_copy(struct gm_dev *dev, struct gm_copy_req *req)
  *	{
- *		queue the copies of req->src[i] -> req->dst[i] to the engine;
+ *		queue the copies of req->src[i] -> req->dst[i] to the engine
+ *		(DMA addresses of host RAM, offsets in device memory);
  *		from its completion interrupt: gm_copy_complete(req, 0);
  *		return 0;
  *	}
@@ -58,29 +59,56 @@ enum gm_copy_dir {
 };
 
 /**
+ * enum gm_addr_kind - what an address gmem hands a driver is
+ * @GM_ADDR_NONE: no memory: as a copy source, zero the destination instead
+ *	(a never-touched anonymous page migrating to the device)
+ * @GM_ADDR_SYSTEM: a DMA address, for the driver's struct device, of host
+ *	RAM or of memory the CPU reaches like RAM (another gmem device's
+ *	coherent memory); gmem mapped it with the DMA API and unmaps it once
+ *	the device is done with it
+ * @GM_ADDR_LOCAL: a byte offset in this device's own registered memory
+ *
+ * Another device's private memory is never handed out: gmem brings such
+ * pages back to host RAM first.
+ */
+enum gm_addr_kind {
+	GM_ADDR_NONE,
+	GM_ADDR_SYSTEM,
+	GM_ADDR_LOCAL,
+};
+
+/**
+ * struct gm_addr - one entry of memory for a device
+ * @addr: the address, per @kind; aligned to the entry's size
+ * @kind: enum gm_addr_kind
+ * @order: the entry covers PAGE_SIZE << @order bytes
+ */
+struct gm_addr {
+	u64 addr;
+	u8 kind;
+	u8 order;
+};
+
+/**
  * struct gm_copy_req - a batch of page copies for a device's copy engine
  * @dir: direction of every copy in the batch
  * @npages: number of entries in @src and @dst, at least 1
- * @src: source pages; a NULL entry asks the engine to zero @dst[i] instead
- *	(a never-touched anonymous page migrating to the device)
- * @dst: destination pages
+ * @src: source of each copy: GM_ADDR_SYSTEM or GM_ADDR_NONE to a device,
+ *	GM_ADDR_LOCAL to the host
+ * @dst: destination of each copy: GM_ADDR_LOCAL to a device,
+ *	GM_ADDR_SYSTEM to the host
  * @priv: for the driver, between submission and completion
- * @status: set by gm_copy_complete(); private to gmem
- * @done: completed by gm_copy_complete(); private to gmem
  *
- * gmem keeps the request and both page arrays alive and the pages locked
- * until the driver calls gm_copy_complete().  Pages of device memory are
- * those the driver registered; gm_dev_page_offset() turns one into an offset
- * inside that memory for the engine.
+ * Every entry is one page (order 0).  gmem keeps the request alive, the
+ * pages locked and the DMA addresses mapped until the driver calls
+ * gm_copy_complete().
  */
 struct gm_copy_req {
 	enum gm_copy_dir dir;
 	unsigned int npages;
-	struct page **src;
-	struct page **dst;
+	const struct gm_addr *src;
+	const struct gm_addr *dst;
 	void *priv;
-	int status;
-	struct completion done;
 };
 
 /**
@@ -104,14 +132,37 @@ enum gm_mem_type {
 #define GM_PROT_WRITE		0x2
 #define GM_PROT_ATOMIC		0x4
 
-/*
- * gm_mmu.flags
- * GM_MMU_MAP_IN_PLACE: device faults map pages where they are, host RAM
- * included, instead of pulling pages gmem never placed into the device's
- * memory (for devices that reach host memory well, or that leave
- * placement to explicit migrations).
+/**
+ * enum gm_placement - where a device fault puts the pages it maps
+ * @GM_PLACE_FIRST_TOUCH: pages that gmem never placed move into the
+ *	device's memory first, best effort (what cannot move is mapped where
+ *	it is); pages gmem already placed are mapped where they are.  The
+ *	default.
+ * @GM_PLACE_IN_PLACE: every page is mapped where it is, host RAM
+ *	included; nothing moves (a device that reaches host memory well, or
+ *	a driver that places memory with explicit migrations)
+ * @GM_PLACE_DEVICE: every page must be in this device's memory: pages
+ *	elsewhere move there first, and the fault fails if one cannot
+ *
+ * In every case a page in another device's private memory, which this
+ * device cannot reach, comes back to host RAM first.
  */
-#define GM_MMU_MAP_IN_PLACE	0x1
+enum gm_placement {
+	GM_PLACE_FIRST_TOUCH,
+	GM_PLACE_IN_PLACE,
+	GM_PLACE_DEVICE,
+};
+
+/**
+ * struct gm_fault_opts - how one gm_dev_fault() call may resolve
+ * @placement: enum gm_placement
+ *
+ * The driver's policy, per call (a fault, a prefetch before a kernel
+ * runs), like drm_gpusvm_ctx; a NULL pointer means all defaults.
+ */
+struct gm_fault_opts {
+	enum gm_placement placement;
+};
 
 /**
  * struct gm_va_range - a range of virtual addresses
@@ -128,7 +179,6 @@ struct gm_va_range {
 
 /**
  * struct gm_mmu - what a device driver does for gmem
- * @flags: GM_MMU_* behaviour flags
  * @copy_submit: start copying @req and return; the engine may run it
  *	asynchronously and must eventually call gm_copy_complete(@req, status)
  *	exactly once, from any context that may take a spinlock.  Return 0 if
@@ -144,18 +194,21 @@ struct gm_va_range {
  *	Called in process context; may sleep.
  * @pmap_destroy: destroy it; gmem released every mapping first.
  *	Called in process context; may sleep.
- * @pmap_enter: map @npages pages from virtual address @va to @pages with
- *	access @prot (GM_PROT_*), replacing what was mapped there.  A page is
- *	host RAM, coherent memory of a gmem device, or private memory of this
- *	device (gm_page_dev(), gm_dev_page_offset()); it stays valid until
- *	gmem releases the mapping.  Return 0 or a negative errno.
+ * @pmap_enter: map @n entries @addrs, one after the other from virtual
+ *	address @va, with access @prot (GM_PROT_*); gmem released whatever
+ *	was mapped there.  An entry of order 9 maps 2 MiB with one device
+ *	mapping, at a 2 MiB-aligned address (where the CPU maps a transparent
+ *	huge page); the others map one page.  The memory stays valid, and a
+ *	GM_ADDR_SYSTEM address mapped, until gmem releases the mapping and
+ *	flushes the TLB.  Return 0 or a negative errno.
  *	gmem holds the context's mapping lock, which serialises it against
  *	@pmap_release and @pmap_protect; the invalidations that take that
  *	lock can come from memory reclaim, so @pmap_enter must not allocate
  *	memory that may enter reclaim (use GFP_NOWAIT or memory set aside in
  *	@pmap_create); lockdep reports one that does the first time it runs.
- * @pmap_release: unmap [@start, @end); the pages may be freed once the
- *	invalidation that called it completes, after @tlb_invl.
+ * @pmap_release: unmap [@start, @end); a 2 MiB mapping that overlaps the
+ *	range goes whole.  The memory may be freed once the invalidation that
+ *	called it completes, after @tlb_invl.
  *	Must not sleep: called from mmu notifier invalidations, under
  *	the context's mapping lock.
  * @pmap_protect: reduce the access of mappings in [@start, @end) to
@@ -172,12 +225,11 @@ struct gm_va_range {
  *	Called like @pmap_release.
  */
 struct gm_mmu {
-	unsigned int flags;
 	int (*copy_submit)(struct gm_dev *dev, struct gm_copy_req *req);
 	int (*pmap_create)(struct gm_dev *dev, struct gm_ctx *ctx, void **pmap);
 	void (*pmap_destroy)(struct gm_dev *dev, void *pmap);
 	int (*pmap_enter)(struct gm_dev *dev, void *pmap, unsigned long va,
-			  struct page **pages, unsigned long npages,
+			  const struct gm_addr *addrs, unsigned long n,
 			  unsigned int prot);
 	void (*pmap_release)(struct gm_dev *dev, void *pmap,
 			     unsigned long start, unsigned long end);
@@ -281,7 +333,7 @@ int gm_as_query(struct gm_as *as, unsigned long start, unsigned long npages,
 		u8 *locs);
 
 int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
-		 unsigned int access);
+		 unsigned int access, const struct gm_fault_opts *opts);
 int gm_ctx_unmap(struct gm_ctx *ctx, const struct gm_va_range *ranges,
 		 unsigned int nr);
 int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,

@@ -25,7 +25,7 @@ struct gm_evict_batch {
 	unsigned long dst[GM_BATCH_PAGES];
 	struct page *spages[GM_BATCH_PAGES];
 	struct page *dpages[GM_BATCH_PAGES];
-	struct gm_copy_req req;
+	struct gm_copy req;
 };
 
 /*
@@ -84,11 +84,8 @@ static void gm_evict_range(struct gm_physmem *pm, struct gm_evict_batch *b,
 					   &b->dpages[n]);
 
 	if (n) {
-		b->req.dir = GM_COPY_TO_HOST;
-		b->req.npages = n;
-		b->req.src = b->spages;
-		b->req.dst = b->dpages;
-		err = gm_copy_submit(dev, &b->req);
+		err = gm_copy_submit(dev, &b->req, GM_COPY_TO_HOST, b->spages,
+				     b->dpages, n);
 		if (!err)
 			err = gm_copy_wait(dev, &b->req);
 		if (err) {

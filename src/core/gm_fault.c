@@ -10,12 +10,12 @@
  * gm_mmu.pmap_enter.  A chunk whose pages the device still has mapped with
  * the access asked for ends there, under the lock, without a walk.
  *
- * Policy: a device with memory of its own pulls the pages that gmem never
- * placed into that memory on first touch, each run of such pages on its
- * own (best effort: what cannot move is mapped where it is), unless its
- * gm_mmu says GM_MMU_MAP_IN_PLACE; pages gmem already placed are mapped
- * where they are, except pages in another device's private memory, which
- * this device cannot reach: they come back to host RAM first.
+ * Policy is the caller's, per call (enum gm_placement), and decided per
+ * page: on first touch, each run of pages that gmem never placed moves into
+ * the device's memory; with GM_PLACE_DEVICE every run that is not there
+ * yet moves, and the chunk fails if a page stayed behind.  Pages in another
+ * device's private memory, which this device cannot reach, come back to
+ * host RAM first.
  */
 #include <linux/export.h>
 #include <linux/hmm.h>
@@ -28,63 +28,57 @@
 #include "gm_internal.h"
 
 /*
- * First touch: pull each run of pages gmem never placed into the device's
- * memory.  @locs has room for @npages entries.
+ * Move the runs of pages that @placement wants in the device's memory
+ * there, before the chunk is faulted in.  @locs has room for @npages
+ * entries.
  */
-static void gm_fault_first_touch(struct gm_ctx *ctx, unsigned long start,
-				 unsigned long npages, u8 *locs)
+static void gm_fault_place(struct gm_ctx *ctx, enum gm_placement placement,
+			   unsigned long start, unsigned long npages, u8 *locs)
 {
+	u8 here = GMEM_LOC_DEV(ctx->dev->id);
 	struct gm_migrate_result res;
 	unsigned long i = 0, first;
+	bool elsewhere;
 
-	if (!READ_ONCE(ctx->dev->physmem) ||
-	    (ctx->dev->mmu->flags & GM_MMU_MAP_IN_PLACE))
+	if (placement == GM_PLACE_IN_PLACE || !READ_ONCE(ctx->dev->physmem))
 		return;
 	gm_pt_read(&ctx->as->pt, start, npages, locs);
 	while (i < npages) {
-		if (locs[i] != GMEM_LOC_NONE) {
+		elsewhere = GMEM_LOC_IS_DEV(locs[i]) && locs[i] != here;
+		if (placement == GM_PLACE_DEVICE ? !elsewhere :
+		    locs[i] != GMEM_LOC_NONE) {
 			i++;
 			continue;
 		}
-		for (first = i; i < npages && locs[i] == GMEM_LOC_NONE; )
+		for (first = i++; i < npages && locs[i] == locs[first]; )
 			i++;
-		gm_migrate_to_dev(ctx->as, ctx->dev,
-				  start + (first << PAGE_SHIFT),
-				  (i - first) << PAGE_SHIFT, &res);
+		/* Device to device goes through host RAM. */
+		if (elsewhere)
+			gm_migrate_to_host(ctx->as,
+					   start + (first << PAGE_SHIFT),
+					   (i - first) << PAGE_SHIFT, &res);
+		else
+			gm_migrate_to_dev(ctx->as, ctx->dev,
+					  start + (first << PAGE_SHIFT),
+					  (i - first) << PAGE_SHIFT, &res);
 	}
+	/* Pages already there count in neither field: one call for the rest. */
+	if (placement == GM_PLACE_DEVICE)
+		gm_migrate_to_dev(ctx->as, ctx->dev, start,
+				  npages << PAGE_SHIFT, &res);
 }
 
-/*
- * Map the snapshot @pfns into the device, in runs of equal access, and
- * record them in the notifier @n; the mapping lock is held.
- */
-static int gm_fault_enter(struct gm_ctx *ctx, struct gm_notifier *n,
-			  unsigned long start, unsigned long npages,
-			  const unsigned long *pfns, struct page **pages)
+/* GM_PLACE_DEVICE: is every page of the snapshot in this device's memory? */
+static bool gm_fault_all_local(struct gm_ctx *ctx, unsigned long npages,
+			       const unsigned long *pfns)
 {
-	const struct gm_mmu *mmu = ctx->dev->mmu;
-	unsigned long i, first = 0;
-	int err = 0;
+	unsigned long i;
 
-	lockdep_assert_held(&ctx->pmap_lock);
 	for (i = 0; i < npages; i++)
-		pages[i] = hmm_pfn_to_page(pfns[i]);
-
-	for (i = 1; i <= npages && !err; i++) {
-		bool write = pfns[first] & HMM_PFN_WRITE;
-		unsigned long va = start + (first << PAGE_SHIFT);
-
-		if (i < npages && !(pfns[i] & HMM_PFN_WRITE) == !write)
-			continue;
-		err = mmu->pmap_enter(ctx->dev, ctx->pmap, va, &pages[first],
-				      i - first, write ?
-				      GM_PROT_READ | GM_PROT_WRITE :
-				      GM_PROT_READ);
-		if (!err)
-			gm_notifier_note_mapped_locked(n, va, i - first, write);
-		first = i;
-	}
-	return err;
+		if (!(pfns[i] & HMM_PFN_VALID) ||
+		    gm_page_dev(hmm_pfn_to_page(pfns[i])) != ctx->dev)
+			return false;
+	return true;
 }
 
 /* Is this page in private memory of another device than @ctx's? */
@@ -186,12 +180,13 @@ static bool gm_fault_fast(struct gm_ctx *ctx, struct gm_notifier *n,
 
 /*
  * Fault in and map one chunk, inside the range of the notifier @n;
- * @locs, @pfns and @pages have room for GM_BATCH_PAGES entries.
+ * @locs, @pfns and @addrs have room for GM_BATCH_PAGES entries.
  */
 static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 			  struct gm_notifier *n, unsigned long start,
 			  unsigned long npages, unsigned int access,
-			  unsigned long *pfns, struct page **pages, u8 *locs)
+			  enum gm_placement placement, unsigned long *pfns,
+			  struct gm_addr *addrs, u8 *locs)
 {
 	struct hmm_range range = {
 		.notifier = &n->mni,
@@ -205,16 +200,27 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 	struct gm_retry retry;
 	int err;
 
-	if (gm_fault_fast(ctx, n, start, npages, access))
+	/* Mapped pages may be anywhere: a must-be-local fault checks them. */
+	if (placement != GM_PLACE_DEVICE &&
+	    gm_fault_fast(ctx, n, start, npages, access))
 		return 0;
-	gm_fault_first_touch(ctx, start, npages, locs);
+	err = gm_notifier_prepare(n);
+	if (err)
+		return err;
+	gm_fault_place(ctx, placement, start, npages, locs);
 	gm_retry_init(&retry);
 	for (;;) {
 		err = gm_fault_snapshot_locked(ctx, mm, &range, &retry);
 		if (err)
 			return err;
+		if (placement == GM_PLACE_DEVICE &&
+		    !gm_fault_all_local(ctx, npages, pfns)) {
+			mutex_unlock(&ctx->pmap_lock);
+			return -ENOMEM;
+		}
 		if (!gm_fault_has_foreign(ctx, npages, pfns)) {
-			err = gm_fault_enter(ctx, n, start, npages, pfns, pages);
+			err = gm_notifier_enter_locked(n, start, npages, pfns,
+						       false, addrs);
 			mutex_unlock(&ctx->pmap_lock);
 			return err;
 		}
@@ -295,12 +301,15 @@ static int gm_fault_split_huge(struct mmu_interval_notifier *mni,
 static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
 			      struct gm_notifier *nf, unsigned long start,
 			      unsigned long npages, unsigned long *pfns,
-			      struct page **pages)
+			      struct page **pages, struct gm_addr *addrs)
 {
 	struct gm_retry retry;
 	unsigned long seq, i, n;
 	int err;
 
+	err = gm_notifier_prepare(nf);
+	if (err)
+		return err;
 	gm_retry_init(&retry);
 	for (;;) {
 		seq = mmu_interval_read_begin(&nf->mni);
@@ -319,17 +328,15 @@ static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
 		mmap_read_unlock(mm);
 
 		if (!err) {
+			for (i = 0; i < npages; i++)
+				pfns[i] = page_to_pfn(pages[i]) | HMM_PFN_VALID |
+					  HMM_PFN_WRITE;
 			mutex_lock(&ctx->pmap_lock);
 			if (mmu_interval_read_retry(&nf->mni, seq))
 				err = -EBUSY;
 			else
-				err = ctx->dev->mmu->pmap_enter(ctx->dev, ctx->pmap,
-						start, pages, npages,
-						GM_PROT_READ | GM_PROT_WRITE |
-						GM_PROT_ATOMIC);
-			if (!err)
-				gm_notifier_note_mapped_locked(nf, start, npages,
-							       true);
+				err = gm_notifier_enter_locked(nf, start, npages,
+							       pfns, true, addrs);
 			mutex_unlock(&ctx->pmap_lock);
 		}
 		for (i = 0; i < n; i++)
@@ -350,13 +357,14 @@ static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
  * @len: page-aligned length in bytes
  * @access: GM_PROT_READ, GM_PROT_READ | GM_PROT_WRITE, or all three with
  *	GM_PROT_ATOMIC
+ * @opts: the driver's policy for this call, NULL for the defaults
  *
  * Faults the range in like the CPU would (a write breaks copy-on-write
- * first), moves pages gmem never placed into the device's memory if it has
- * some (see the policy at the top of gm_fault.c), and maps every page of
- * the range into the device page table with the access the CPU page table
- * allows.  The mappings last until an invalidation of the CPU page table
- * releases them.
+ * first), moves pages into the device's memory as @opts->placement says,
+ * and maps every page of the range into the device page table with the
+ * access the CPU page table allows, 2 MiB at once where the CPU maps a
+ * huge page.  The mappings last until an invalidation of the CPU page
+ * table releases them.
  *
  * With GM_PROT_ATOMIC the pages stay in host RAM and become exclusive to
  * the device until the CPU touches them again; only private anonymous
@@ -364,21 +372,26 @@ static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
  * is what builds make_device_exclusive()); huge pages are split.
  *
  * Context: process context, may sleep; takes the mmap lock for read.
- * Return: 0, -EINVAL or -EOVERFLOW for a bad range or access,
+ * Return: 0, -EINVAL or -EOVERFLOW for a bad range, access or placement,
  * -EOPNOTSUPP if the device has no page tables, -EFAULT if part of the
  * range is not mapped or cannot be faulted in, -EPERM for a write to memory
  * the process may not write, -ESRCH if the process exited, -EBUSY if the
- * range kept being invalidated (struct gm_retry says how long), -ENOMEM, or
- * the error of gm_mmu.pmap_enter.  For GM_PROT_ATOMIC also -EOPNOTSUPP
+ * range kept being invalidated (struct gm_retry says how long), -ENOMEM
+ * (also for a DMA mapping that failed, and with GM_PLACE_DEVICE for a page
+ * that could not move into device memory), or the error of
+ * gm_mmu.pmap_enter.  For GM_PROT_ATOMIC also -EOPNOTSUPP
  * on kernels without device-exclusive entries, and -EBUSY if a page could
  * not be made exclusive.
  */
 int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
-		 unsigned int access)
+		 unsigned int access, const struct gm_fault_opts *opts)
 {
+	enum gm_placement placement = opts ? opts->placement :
+					     GM_PLACE_FIRST_TOUCH;
 	struct mm_struct *mm = gm_as_mm(ctx->as);
 	unsigned long *pfns, addr, next, end = va + len;
-	struct page **pages;
+	struct page **pages = NULL;
+	struct gm_addr *addrs;
 	u8 *locs;
 	int err;
 
@@ -389,6 +402,8 @@ int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 	if (access != GM_PROT_READ && access != (GM_PROT_READ | GM_PROT_WRITE) &&
 	    access != (GM_PROT_READ | GM_PROT_WRITE | GM_PROT_ATOMIC))
 		return -EINVAL;
+	if (placement > GM_PLACE_DEVICE)
+		return -EINVAL;
 	if (!gm_mmu_has_pmap(ctx->dev->mmu))
 		return -EOPNOTSUPP;
 	if (!mmget_not_zero(mm))
@@ -396,9 +411,12 @@ int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 
 	err = -ENOMEM;
 	pfns = kvcalloc(GM_BATCH_PAGES, sizeof(*pfns), GM_GFP_MAY_FAIL);
-	pages = kvmalloc_array(GM_BATCH_PAGES, sizeof(*pages), GM_GFP_MAY_FAIL);
+	addrs = kvmalloc_array(GM_BATCH_PAGES, sizeof(*addrs), GM_GFP_MAY_FAIL);
 	locs = kmalloc(GM_BATCH_PAGES, GM_GFP_MAY_FAIL);
-	if (pfns && pages && locs) {
+	if (access & GM_PROT_ATOMIC)
+		pages = kvmalloc_array(GM_BATCH_PAGES, sizeof(*pages),
+				       GM_GFP_MAY_FAIL);
+	if (pfns && addrs && locs && (pages || !(access & GM_PROT_ATOMIC))) {
 		down_read(&ctx->notifier_rwsem);
 		for (addr = va, err = 0; addr < end && !err; addr = next) {
 			struct gm_notifier *n = gm_notifier_get(ctx, mm, addr);
@@ -412,14 +430,16 @@ int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 			npages = (next - addr) >> PAGE_SHIFT;
 			if (access & GM_PROT_ATOMIC)
 				err = gm_fault_exclusive(ctx, mm, n, addr, npages,
-							 pfns, pages);
+							 pfns, pages, addrs);
 			else
 				err = gm_fault_chunk(ctx, mm, n, addr, npages,
-						     access, pfns, pages, locs);
+						     access, placement, pfns,
+						     addrs, locs);
 		}
 		up_read(&ctx->notifier_rwsem);
 	}
 	kfree(locs);
+	kvfree(addrs);
 	kvfree(pages);
 	kvfree(pfns);
 	mmput(mm);

@@ -27,6 +27,7 @@
 #define GM_INTERNAL_H
 
 #include <linux/device.h>
+#include <linux/dma-direction.h>
 #include <linux/hmm.h>
 #include <linux/jiffies.h>
 #include <linux/llist.h>
@@ -229,16 +230,26 @@ struct gm_ctx {
  * @start: first address, GM_NOTIFIER_SIZE-aligned
  * @unmapped: the CPU unmapped the whole range and the device mapped
  *	nothing since: gm_ctx.notifier_gc may remove the notifier
- * @mapped: pages the device has mapped; under gm_ctx.pmap_lock
- * @writable: pages it has mapped writable; under gm_ctx.pmap_lock
+ * @huge: the device maps the whole range with one 2 MiB entry
+ * @mapped: pages the device has mapped
+ * @writable: pages it has mapped writable
+ * @dma_mapped: first pages of the entries whose memory gmem DMA-mapped for
+ *	the device (struct gm_addr of kind GM_ADDR_SYSTEM)
+ * @dma: the DMA address of each entry of @dma_mapped, by its first page;
+ *	allocated by the first fault that maps host memory here
+ *
+ * Everything but @mni, @ctx and @start is under gm_ctx.pmap_lock.
  */
 struct gm_notifier {
 	struct mmu_interval_notifier mni;
 	struct gm_ctx *ctx;
 	unsigned long start;
 	bool unmapped;
+	bool huge;
 	DECLARE_BITMAP(mapped, GM_NOTIFIER_PAGES);
 	DECLARE_BITMAP(writable, GM_NOTIFIER_PAGES);
+	DECLARE_BITMAP(dma_mapped, GM_NOTIFIER_PAGES);
+	dma_addr_t *dma;
 };
 
 /*
@@ -294,6 +305,12 @@ void gm_dev_get(struct gm_dev *dev);
 void gm_dev_put(struct gm_dev *dev);
 void gm_devs_exit(void);
 const char *gm_dev_name(const struct gm_dev *dev);
+
+/* The device the driver gave gm_dev_create(): gmem DMA-maps memory for it. */
+static inline struct device *gm_dev_dma_device(struct gm_dev *dev)
+{
+	return dev->dev.parent;
+}
 
 /* gm_sysfs.c */
 extern struct class gm_class;
@@ -375,18 +392,44 @@ int gm_ctx_map_init(struct gm_ctx *ctx);
 void gm_ctx_map_fini(struct gm_ctx *ctx);
 struct gm_notifier *gm_notifier_get(struct gm_ctx *ctx, struct mm_struct *mm,
 				    unsigned long addr);
+int gm_notifier_prepare(struct gm_notifier *n);
 bool gm_notifier_covers_locked(struct gm_notifier *n, unsigned long start,
 			       unsigned long npages, bool write);
-void gm_notifier_note_mapped_locked(struct gm_notifier *n, unsigned long start,
-				    unsigned long npages, bool write);
+int gm_notifier_enter_locked(struct gm_notifier *n, unsigned long start,
+			     unsigned long npages, const unsigned long *pfns,
+			     bool atomic, struct gm_addr *addrs);
 
 /* gm_as.c */
 bool gm_as_has_dev(struct gm_as *as, const struct gm_dev *dev);
 void gm_as_note_host(struct mm_struct *mm, unsigned long addr);
 void gm_as_exit(void);
 
-/* gm_copy.c: hand a request to @dev's engine, and wait for its outcome. */
-int gm_copy_submit(struct gm_dev *dev, struct gm_copy_req *req);
-int gm_copy_wait(struct gm_dev *dev, struct gm_copy_req *req);
+/**
+ * struct gm_copy - gmem's side of a copy request
+ * @req: what the driver sees
+ * @spages: source pages, NULL entries for zero-fill
+ * @dpages: destination pages
+ * @addrs: the addresses of @req: sources, then destinations
+ * @status: set by gm_copy_complete()
+ * @done: completed by gm_copy_complete()
+ */
+struct gm_copy {
+	struct gm_copy_req req;
+	struct page **spages;
+	struct page **dpages;
+	struct gm_addr *addrs;
+	int status;
+	struct completion done;
+};
+
+/* gm_copy.c */
+int gm_dev_addr(struct gm_dev *dev, struct page *page, unsigned int order,
+		enum dma_data_direction dir, struct gm_addr *a);
+void gm_dev_addr_release(struct gm_dev *dev, const struct gm_addr *a,
+			 enum dma_data_direction dir);
+int gm_copy_submit(struct gm_dev *dev, struct gm_copy *c, enum gm_copy_dir dir,
+		   struct page **spages, struct page **dpages,
+		   unsigned int npages);
+int gm_copy_wait(struct gm_dev *dev, struct gm_copy *c);
 
 #endif /* GM_INTERNAL_H */

@@ -92,7 +92,7 @@ struct gm_batch {
 	struct page *spages[GM_BATCH_PAGES];
 	struct page *dpages[GM_BATCH_PAGES];
 	u16 slot[GM_BATCH_PAGES];
-	struct gm_copy_req reqs[GM_BATCH_MAX_SRC_DEVS];
+	struct gm_copy reqs[GM_BATCH_MAX_SRC_DEVS];
 	struct gm_dev *req_devs[GM_BATCH_MAX_SRC_DEVS];
 	int req_err[GM_BATCH_MAX_SRC_DEVS];
 	unsigned int nreqs;
@@ -353,13 +353,8 @@ static void gm_batch_submit(struct gm_batch *b, unsigned int r,
 			    enum gm_copy_dir dir, unsigned int first,
 			    unsigned int n)
 {
-	struct gm_copy_req *req = &b->reqs[r];
-
-	req->dir = dir;
-	req->npages = n;
-	req->src = &b->spages[first];
-	req->dst = &b->dpages[first];
-	b->req_err[r] = gm_copy_submit(b->req_devs[r], req);
+	b->req_err[r] = gm_copy_submit(b->req_devs[r], &b->reqs[r], dir,
+				       &b->spages[first], &b->dpages[first], n);
 }
 
 /*
@@ -637,18 +632,18 @@ static void gm_batch_wait(struct gm_migration *m, struct gm_batch *b)
 	unsigned int r;
 
 	for (r = 0; r < b->nreqs; r++) {
-		struct gm_copy_req *req = &b->reqs[r];
+		struct gm_copy *c = &b->reqs[r];
 		int err = b->req_err[r];
 
-		if (!req->npages)
+		if (!c->req.npages)
 			continue;
 		if (!err)
-			err = gm_copy_wait(b->req_devs[r], req);
+			err = gm_copy_wait(b->req_devs[r], c);
 		if (!err)
 			continue;
-		gm_batch_drop(b, req->dst - b->dpages, req->npages);
-		b->not_moved += req->npages;
-		b->busy += req->npages;
+		gm_batch_drop(b, c->dpages - b->dpages, c->req.npages);
+		b->not_moved += c->req.npages;
+		b->busy += c->req.npages;
 	}
 }
 
@@ -658,11 +653,11 @@ static void gm_batch_count_to_host(struct gm_batch *b)
 	unsigned int r, k, first;
 
 	for (r = 0; r < b->nreqs; r++) {
-		struct gm_copy_req *req = &b->reqs[r];
+		struct gm_copy *c = &b->reqs[r];
 		unsigned long moved = 0;
 
-		first = req->dst - b->dpages;
-		for (k = first; k < first + req->npages; k++)
+		first = c->dpages - b->dpages;
+		for (k = first; k < first + c->req.npages; k++)
 			if (b->dpages[k] && gm_batch_moved(b, k))
 				moved++;
 		atomic64_add(moved, &b->req_devs[r]->to_host_pages);

@@ -14,13 +14,20 @@
  * device nothing, and let a fault whose pages are all still mapped skip
  * the CPU page table walk.
  *
+ * Host memory the device maps is DMA-mapped for its device by gmem, and
+ * unmapped only after the device mapping was released and the TLB flushed;
+ * the notifier keeps the DMA addresses.  A range the CPU maps with a
+ * transparent huge page goes to the device as one 2 MiB entry.
+ *
  * The size is that of a huge page and of a fault chunk (GM_BATCH_PAGES):
  * a chunk checks the sequence of exactly one notifier, and 64 bytes of
  * bitmap per 2 MiB keep the pages exact.  The price is one device TLB flush
  * per 2 MiB the device mapped when the CPU unmaps a large range.
  */
 #include <linux/bitmap.h>
+#include <linux/dma-mapping.h>
 #include <linux/export.h>
+#include <linux/hmm.h>
 #include <linux/slab.h>
 #include "gm_internal.h"
 
@@ -62,12 +69,39 @@ static bool gm_ctx_invalidate_lock(struct gm_ctx *ctx,
 	return mutex_trylock(&ctx->pmap_lock);
 }
 
+/* Size of the DMA mapping of an entry of @n. */
+static size_t gm_notifier_entry_size(const struct gm_notifier *n)
+{
+	return n->huge ? GM_NOTIFIER_SIZE : PAGE_SIZE;
+}
+
+/*
+ * Pages [first, last] of @n are no longer mapped in the device, and its TLB
+ * was flushed: forget them and unmap their DMA addresses.
+ */
+static void gm_notifier_forget_locked(struct gm_notifier *n,
+				      unsigned long first, unsigned long last)
+{
+	struct device *dma_dev = gm_dev_dma_device(n->ctx->dev);
+	unsigned long i = first, nr = last - first + 1;
+
+	lockdep_assert_held(&n->ctx->pmap_lock);
+	for_each_set_bit_from(i, n->dma_mapped, last + 1)
+		dma_unmap_page(dma_dev, n->dma[i], gm_notifier_entry_size(n),
+			       DMA_BIDIRECTIONAL);
+	bitmap_clear(n->dma_mapped, first, nr);
+	bitmap_clear(n->mapped, first, nr);
+	bitmap_clear(n->writable, first, nr);
+	if (bitmap_empty(n->mapped, GM_NOTIFIER_PAGES))
+		n->huge = false;
+}
+
 /*
  * The device's side of an invalidation of pages [first, last] of @n: a
  * write-protect (fork's copy-on-write setup) takes write access away from
  * pages mapped writable; anything else, gmem's own migrations included,
- * moves or drops pages, so the device forgets them.  Returns whether the
- * device had to act.
+ * moves or drops pages, so the device forgets them, and their DMA
+ * mappings go after the TLB flush.  Returns whether the device had to act.
  */
 static bool gm_notifier_release_locked(struct gm_notifier *n,
 				       const struct mmu_notifier_range *range,
@@ -75,28 +109,33 @@ static bool gm_notifier_release_locked(struct gm_notifier *n,
 {
 	struct gm_ctx *ctx = n->ctx;
 	const struct gm_mmu *mmu = ctx->dev->mmu;
-	bool protect = range->event == MMU_NOTIFY_PROTECTION_PAGE &&
+	bool protect = range && range->event == MMU_NOTIFY_PROTECTION_PAGE &&
 		       mmu->pmap_protect;
 	unsigned long *bits = protect ? n->writable : n->mapped;
 	unsigned long start, end;
 
 	lockdep_assert_held(&ctx->pmap_lock);
-	/* Narrow the range to the pages the device has. */
+	/* Narrow the range to the pages the device has, a huge entry whole. */
 	first = find_next_bit(bits, last + 1, first);
 	if (first > last)
 		return false;
 	last = find_last_bit(bits, last + 1);
+	if (n->huge) {
+		first = 0;
+		last = GM_NOTIFIER_PAGES - 1;
+	}
 	start = n->start + (first << PAGE_SHIFT);
 	end = n->start + ((last + 1) << PAGE_SHIFT);
 
 	if (protect) {
 		mmu->pmap_protect(ctx->dev, ctx->pmap, start, end, GM_PROT_READ);
-	} else {
-		mmu->pmap_release(ctx->dev, ctx->pmap, start, end);
-		bitmap_clear(n->mapped, first, last - first + 1);
+		mmu->tlb_invl(ctx->dev, ctx->pmap, start, end);
+		bitmap_clear(n->writable, first, last - first + 1);
+		return true;
 	}
-	bitmap_clear(n->writable, first, last - first + 1);
+	mmu->pmap_release(ctx->dev, ctx->pmap, start, end);
 	mmu->tlb_invl(ctx->dev, ctx->pmap, start, end);
+	gm_notifier_forget_locked(n, first, last);
 	return true;
 }
 
@@ -210,33 +249,163 @@ bool gm_notifier_covers_locked(struct gm_notifier *n, unsigned long start,
 }
 
 /**
- * gm_notifier_note_mapped_locked() - record pages the device just mapped
- * @n: the notifier of the pages
- * @start: first address, inside @n
- * @npages: pages, not past the end of @n
- * @write: mapped with write access
+ * gm_notifier_prepare() - get @n ready to keep DMA addresses
+ * @n: the notifier
  *
- * Called after gm_mmu.pmap_enter succeeded, under gm_ctx.pmap_lock.
+ * Called before the mapping lock is taken: gm_notifier_enter_locked() may
+ * not allocate.  The caller holds gm_ctx.notifier_rwsem for read.
+ *
+ * Return: 0 or -ENOMEM.
  */
-void gm_notifier_note_mapped_locked(struct gm_notifier *n, unsigned long start,
-				    unsigned long npages, bool write)
+int gm_notifier_prepare(struct gm_notifier *n)
 {
-	unsigned long first = gm_notifier_index(n, start);
+	dma_addr_t *dma;
 
-	lockdep_assert_held(&n->ctx->pmap_lock);
-	bitmap_set(n->mapped, first, npages);
-	if (write)
-		bitmap_set(n->writable, first, npages);
-	else
-		bitmap_clear(n->writable, first, npages);
-	n->unmapped = false;
+	might_sleep();
+	if (READ_ONCE(n->dma))
+		return 0;
+	dma = kvcalloc(GM_NOTIFIER_PAGES, sizeof(*dma), GM_GFP_MAY_FAIL);
+	if (!dma)
+		return -ENOMEM;
+	mutex_lock(&n->ctx->pmap_lock);
+	if (!n->dma)
+		swap(n->dma, dma);
+	mutex_unlock(&n->ctx->pmap_lock);
+	kvfree(dma);
+	return 0;
 }
 
-/* Remove and free one notifier; nothing may use it any more. */
+/*
+ * Can [first, first + npages) of @n go to the device as one 2 MiB entry?
+ * The CPU maps it with one huge page (hmm's map order), so the pages are
+ * one aligned, contiguous folio with one access right.
+ */
+static bool gm_notifier_can_map_huge(unsigned long first, unsigned long npages,
+				     const unsigned long *pfns, bool atomic)
+{
+	return !atomic && !first && npages == GM_NOTIFIER_PAGES &&
+	       hmm_pfn_to_map_order(pfns[0]) == GM_NOTIFIER_SHIFT - PAGE_SHIFT;
+}
+
+/* The access a snapshot entry allows the device. */
+static unsigned int gm_notifier_prot(unsigned long pfn, bool atomic)
+{
+	if (atomic)
+		return GM_PROT_READ | GM_PROT_WRITE | GM_PROT_ATOMIC;
+	return pfn & HMM_PFN_WRITE ? GM_PROT_READ | GM_PROT_WRITE :
+				     GM_PROT_READ;
+}
+
+/*
+ * Release what the device still maps of [first, first + npages) of @n
+ * before it maps the range again (a write fault on pages it maps read-only):
+ * the old DMA addresses go only after the TLB flush.
+ */
+static void gm_notifier_replace_locked(struct gm_notifier *n,
+				       unsigned long first,
+				       unsigned long npages)
+{
+	gm_notifier_release_locked(n, NULL, first, first + npages - 1);
+}
+
+/**
+ * gm_notifier_enter_locked() - map a snapshot of pages into the device
+ * @n: the notifier of the pages, gm_notifier_prepare()d
+ * @start: first address, inside @n
+ * @npages: pages, not past the end of @n
+ * @pfns: the snapshot: hmm pfns, as hmm_range_fault() fills them
+ * @atomic: map with GM_PROT_ATOMIC (pages made exclusive to the device)
+ * @addrs: room for @npages entries
+ *
+ * Turns each page into a struct gm_addr (DMA-mapping host memory for the
+ * device), one 2 MiB entry where the CPU maps a huge page, and hands runs
+ * of equal access to gm_mmu.pmap_enter.  The caller holds gm_ctx.pmap_lock
+ * and checked the snapshot with mmu_interval_read_retry() under it.
+ *
+ * Return: 0, -ENOMEM if a DMA mapping failed, or the error of
+ * gm_mmu.pmap_enter; the pages of a failed run are not mapped.
+ */
+int gm_notifier_enter_locked(struct gm_notifier *n, unsigned long start,
+			     unsigned long npages, const unsigned long *pfns,
+			     bool atomic, struct gm_addr *addrs)
+{
+	struct gm_ctx *ctx = n->ctx;
+	struct gm_dev *dev = ctx->dev;
+	unsigned long first = gm_notifier_index(n, start);
+	unsigned long i, k, nr, run, step;
+	bool huge;
+	int err = 0;
+
+	lockdep_assert_held(&ctx->pmap_lock);
+	if (find_next_bit(n->mapped, first + npages, first) < first + npages)
+		gm_notifier_replace_locked(n, first, npages);
+
+	huge = gm_notifier_can_map_huge(first, npages, pfns, atomic);
+	step = huge ? GM_NOTIFIER_PAGES : 1;
+	nr = npages / step;
+	for (k = 0; k < nr && !err; k++)
+		err = gm_dev_addr(dev, hmm_pfn_to_page(pfns[k * step]),
+				  huge ? GM_NOTIFIER_SHIFT - PAGE_SHIFT : 0,
+				  DMA_BIDIRECTIONAL, &addrs[k]);
+	if (err) {
+		while (--k)
+			gm_dev_addr_release(dev, &addrs[k - 1],
+					    DMA_BIDIRECTIONAL);
+		return err;
+	}
+
+	/* Runs of entries with the same access, one pmap_enter each. */
+	for (k = 0; k < nr; k = run) {
+		unsigned int prot = gm_notifier_prot(pfns[k * step], atomic);
+		unsigned long va = start + ((k * step) << PAGE_SHIFT);
+
+		for (run = k + 1; run < nr &&
+		     gm_notifier_prot(pfns[run * step], atomic) == prot; run++)
+			;
+		if (!err)
+			err = dev->mmu->pmap_enter(dev, ctx->pmap, va, &addrs[k],
+						   run - k, prot);
+		if (err) {
+			/* A run may be half in: take it out before its DMA. */
+			dev->mmu->pmap_release(dev, ctx->pmap, va, va +
+					       ((run - k) * step << PAGE_SHIFT));
+			dev->mmu->tlb_invl(dev, ctx->pmap, va, va +
+					   ((run - k) * step << PAGE_SHIFT));
+			for (i = k; i < run; i++)
+				gm_dev_addr_release(dev, &addrs[i],
+						    DMA_BIDIRECTIONAL);
+			continue;
+		}
+		n->huge = huge;
+		for (i = k; i < run; i++) {
+			unsigned long idx = first + i * step;
+
+			if (addrs[i].kind == GM_ADDR_SYSTEM) {
+				n->dma[idx] = addrs[i].addr;
+				__set_bit(idx, n->dma_mapped);
+			}
+		}
+		bitmap_set(n->mapped, first + k * step, (run - k) * step);
+		if (prot & GM_PROT_WRITE)
+			bitmap_set(n->writable, first + k * step,
+				   (run - k) * step);
+		else
+			bitmap_clear(n->writable, first + k * step,
+				     (run - k) * step);
+		n->unmapped = false;
+	}
+	return err;
+}
+
+/*
+ * Remove and free one notifier; nothing may use it any more, and the
+ * device maps nothing through it.
+ */
 static void gm_notifier_free(struct gm_ctx *ctx, struct gm_notifier *n)
 {
 	mmu_interval_notifier_remove(&n->mni);
 	atomic_long_dec(&ctx->notifiers_live);
+	kvfree(n->dma);
 	kfree(n);
 }
 
@@ -309,6 +478,12 @@ void gm_ctx_map_fini(struct gm_ctx *ctx)
 	if (!gm_mmu_has_pmap(mmu))
 		return;
 	down_write(&ctx->notifier_rwsem);
+	mutex_lock(&ctx->pmap_lock);
+	mmu->pmap_release(ctx->dev, ctx->pmap, 0, TASK_SIZE);
+	mmu->tlb_invl(ctx->dev, ctx->pmap, 0, TASK_SIZE);
+	xa_for_each(&ctx->notifiers, idx, n)
+		gm_notifier_forget_locked(n, 0, GM_NOTIFIER_PAGES - 1);
+	mutex_unlock(&ctx->pmap_lock);
 	xa_for_each(&ctx->notifiers, idx, n) {
 		xa_erase(&ctx->notifiers, idx);
 		gm_notifier_free(ctx, n);
@@ -317,18 +492,19 @@ void gm_ctx_map_fini(struct gm_ctx *ctx)
 	/* No notifier is left to queue the worker again. */
 	cancel_work_sync(&ctx->notifier_gc);
 	xa_destroy(&ctx->notifiers);
-
-	mutex_lock(&ctx->pmap_lock);
-	mmu->pmap_release(ctx->dev, ctx->pmap, 0, TASK_SIZE);
-	mmu->tlb_invl(ctx->dev, ctx->pmap, 0, TASK_SIZE);
-	mutex_unlock(&ctx->pmap_lock);
 	mmu->pmap_destroy(ctx->dev, ctx->pmap);
 }
 
-/* Forget that the pages of [start, end) are mapped; pmap_lock held. */
+/*
+ * The device released [start, end) and flushed its TLB for it: forget the
+ * pages and unmap their DMA addresses.  A 2 MiB entry the range cuts went
+ * whole (gm_mmu.pmap_release), but only the range was flushed: flush the
+ * rest of the entry first.
+ */
 static void gm_ctx_forget_locked(struct gm_ctx *ctx, unsigned long start,
 				 unsigned long end)
 {
+	const struct gm_mmu *mmu = ctx->dev->mmu;
 	struct gm_notifier *n;
 	unsigned long idx, first, last;
 
@@ -338,8 +514,15 @@ static void gm_ctx_forget_locked(struct gm_ctx *ctx, unsigned long start,
 			  (end - 1) >> GM_NOTIFIER_SHIFT) {
 		first = gm_notifier_index(n, max(start, n->start));
 		last = gm_notifier_index(n, min(end, gm_notifier_end(n))) - 1;
-		bitmap_clear(n->mapped, first, last - first + 1);
-		bitmap_clear(n->writable, first, last - first + 1);
+		if (n->huge && (first || last != GM_NOTIFIER_PAGES - 1)) {
+			mmu->pmap_release(ctx->dev, ctx->pmap, n->start,
+					  gm_notifier_end(n));
+			mmu->tlb_invl(ctx->dev, ctx->pmap, n->start,
+				      gm_notifier_end(n));
+			first = 0;
+			last = GM_NOTIFIER_PAGES - 1;
+		}
+		gm_notifier_forget_locked(n, first, last);
 	}
 }
 
@@ -383,11 +566,9 @@ int gm_ctx_unmap(struct gm_ctx *ctx, const struct gm_va_range *ranges,
 
 	down_read(&ctx->notifier_rwsem);
 	mutex_lock(&ctx->pmap_lock);
-	for (i = 0; i < nr; i++) {
+	for (i = 0; i < nr; i++)
 		mmu->pmap_release(ctx->dev, ctx->pmap, ranges[i].start,
 				  ranges[i].end);
-		gm_ctx_forget_locked(ctx, ranges[i].start, ranges[i].end);
-	}
 	if (mmu->tlb_invl_ranges) {
 		mmu->tlb_invl_ranges(ctx->dev, ctx->pmap, ranges, nr);
 	} else {
@@ -395,6 +576,8 @@ int gm_ctx_unmap(struct gm_ctx *ctx, const struct gm_va_range *ranges,
 			mmu->tlb_invl(ctx->dev, ctx->pmap, ranges[i].start,
 				      ranges[i].end);
 	}
+	for (i = 0; i < nr; i++)
+		gm_ctx_forget_locked(ctx, ranges[i].start, ranges[i].end);
 	mutex_unlock(&ctx->pmap_lock);
 	up_read(&ctx->notifier_rwsem);
 	return 0;

@@ -42,18 +42,13 @@ struct gm_private_fault {
 static int gm_private_copy_out(struct gm_dev *dev, struct gm_private_fault *f,
 			       unsigned int n)
 {
-	struct gm_copy_req req = {
-		.dir = GM_COPY_TO_HOST,
-		.npages = n,
-		.src = f->spages,
-		.dst = f->dpages,
-	};
+	struct gm_copy c;
 	unsigned int k;
 	int err;
 
-	err = gm_copy_submit(dev, &req);
+	err = gm_copy_submit(dev, &c, GM_COPY_TO_HOST, f->spages, f->dpages, n);
 	if (!err)
-		err = gm_copy_wait(dev, &req);
+		err = gm_copy_wait(dev, &c);
 	if (err) {
 		for (k = 0; k < n; k++) {
 			/* A host huge page is one folio: once. */

@@ -30,6 +30,7 @@
  * @gm: its gmem device
  * @engine: the copy engine's queue
  * @mem_type: kind of memory it has, 0 for none
+ * @placement: where its faults put pages (struct gm_fault_opts)
  * @devmem_phys: physical base of its coherent memory
  * @devmem_size: size of its memory
  * @vram: contents of its private memory
@@ -42,6 +43,7 @@ struct gmem_fake_dev {
 	struct gm_dev *gm;
 	struct workqueue_struct *engine;
 	enum gm_mem_type mem_type;
+	enum gm_placement placement;
 	phys_addr_t devmem_phys;
 	u64 devmem_size;
 	void *vram;
@@ -54,6 +56,9 @@ struct gmem_fake_dev *gmem_fake_dev_by_index(unsigned int index);
 int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req);
 void *gmem_fake_map_page(struct page *page);
 void gmem_fake_unmap_page(struct page *page, void *addr);
+void *gmem_fake_map_addr(struct gmem_fake_dev *fdev, const struct gm_addr *a,
+			 struct page **page);
+void gmem_fake_unmap_addr(struct page *page, void *addr);
 int gmem_fake_engine_init(struct gmem_fake_dev *fdev);
 void gmem_fake_debugfs_init(void);
 void gmem_fake_debugfs_exit(void);

@@ -10,6 +10,7 @@
  */
 #include <linux/cpumask.h>
 #include <linux/debugfs.h>
+#include <linux/dma-direct.h>
 #include <linux/delay.h>
 #include <linux/highmem.h>
 #include <linux/random.h>
@@ -67,10 +68,12 @@ void gmem_fake_debugfs_exit(void)
  * struct gmem_fake_copy - a request queued on the engine
  * @work: the engine's work item
  * @req: gmem's request
+ * @fdev: the device copying
  */
 struct gmem_fake_copy {
 	struct work_struct work;
 	struct gm_copy_req *req;
+	struct gmem_fake_dev *fdev;
 };
 
 /**
@@ -98,13 +101,63 @@ void gmem_fake_unmap_page(struct page *page, void *addr)
 		kunmap_local(addr);
 }
 
+/* Where the device's DMA address @dma leads, in physical memory. */
+static phys_addr_t gmem_fake_dma_to_phys(struct gmem_fake_dev *fdev,
+					 dma_addr_t dma)
+{
+	return dma_to_phys(&fdev->pdev->dev, dma);
+}
+
+/**
+ * gmem_fake_map_addr() - where the device finds the memory behind an address
+ * @fdev: the device
+ * @a: an address gmem gave it (its first page)
+ * @page: set to what gmem_fake_unmap_addr() needs
+ *
+ * Return: a kernel address of the page's contents, or NULL if @a leads
+ * nowhere (which would be a bug in gmem: the tests see it as an error).
+ */
+void *gmem_fake_map_addr(struct gmem_fake_dev *fdev, const struct gm_addr *a,
+			 struct page **page)
+{
+	phys_addr_t phys;
+
+	*page = NULL;
+	switch (a->kind) {
+	case GM_ADDR_LOCAL:
+		if (a->addr >= fdev->devmem_size)
+			return NULL;
+		if (fdev->mem_type == GM_MEM_PRIVATE)
+			return fdev->vram + a->addr;
+		phys = fdev->devmem_phys + a->addr;
+		break;
+	case GM_ADDR_SYSTEM:
+		phys = gmem_fake_dma_to_phys(fdev, a->addr);
+		break;
+	default:
+		return NULL;
+	}
+	if (!pfn_valid(PHYS_PFN(phys)))
+		return NULL;
+	*page = pfn_to_page(PHYS_PFN(phys));
+	return kmap_local_page(*page);
+}
+
+void gmem_fake_unmap_addr(struct page *page, void *addr)
+{
+	if (page)
+		kunmap_local(addr);
+}
+
 static void gmem_fake_copy_work(struct work_struct *work)
 {
 	struct gmem_fake_copy *copy =
 		container_of(work, struct gmem_fake_copy, work);
 	struct gm_copy_req *req = copy->req;
+	struct gmem_fake_dev *fdev = copy->fdev;
 	unsigned int i, npages = req->npages;
-	int status = 0;
+	struct page *dpage, *spage;
+	int status = 0, err = 0;
 	void *dst, *src;
 
 	if (READ_ONCE(delay_us))
@@ -116,19 +169,29 @@ static void gmem_fake_copy_work(struct work_struct *work)
 		status = -EIO;
 	}
 
-	for (i = 0; i < npages; i++) {
-		dst = gmem_fake_map_page(req->dst[i]);
-		if (req->src[i]) {
-			src = gmem_fake_map_page(req->src[i]);
-			memcpy(dst, src, PAGE_SIZE);
-			gmem_fake_unmap_page(req->src[i], src);
-		} else {
-			memset(dst, 0, PAGE_SIZE);
+	for (i = 0; i < npages && !err; i++) {
+		dst = gmem_fake_map_addr(fdev, &req->dst[i], &dpage);
+		if (!dst) {
+			err = -EFAULT;
+			break;
 		}
-		gmem_fake_unmap_page(req->dst[i], dst);
+		if (req->src[i].kind == GM_ADDR_NONE) {
+			memset(dst, 0, PAGE_SIZE);
+		} else {
+			src = gmem_fake_map_addr(fdev, &req->src[i], &spage);
+			if (src)
+				memcpy(dst, src, PAGE_SIZE);
+			else
+				err = -EFAULT;
+			gmem_fake_unmap_addr(spage, src);
+		}
+		gmem_fake_unmap_addr(dpage, dst);
 	}
+	if (err)
+		pr_err_ratelimited("gmem_fake: %s: copy %u of %u: an address leads nowhere\n",
+				   fdev->name, i, req->npages);
 	kfree(copy);
-	gm_copy_complete(req, status);
+	gm_copy_complete(req, status ?: err);
 }
 
 /* The next online CPU after the current one, or the current one if alone. */
@@ -151,6 +214,7 @@ int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req)
 		return -ENOMEM;
 	INIT_WORK(&copy->work, gmem_fake_copy_work);
 	copy->req = req;
+	copy->fdev = fdev;
 	queue_work_on(gmem_fake_engine_cpu(), fdev->engine, &copy->work);
 	return 0;
 }

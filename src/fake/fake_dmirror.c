@@ -362,7 +362,7 @@ static int gmem_dmirror_exclusive(struct gmem_dmirror *dm,
 	int err;
 
 	err = gm_dev_fault(dm->ctx, cmd->addr, cmd->npages << PAGE_SHIFT,
-			   GM_PROT_READ | GM_PROT_WRITE | GM_PROT_ATOMIC);
+			   GM_PROT_READ | GM_PROT_WRITE | GM_PROT_ATOMIC, NULL);
 	if (err == -EOPNOTSUPP)
 		pr_info_once("gmem_fake: HMM_DMIRROR_EXCLUSIVE: this kernel has no device-exclusive entries (make_device_exclusive() needs CONFIG_DEVICE_PRIVATE)\n");
 	if (err)

@@ -322,17 +322,25 @@ static long gmem_fake_prefetch(struct gmem_fake_file *ff, void __user *uarg)
 {
 	struct gmem_fake_prefetch arg;
 	long ret;
+	struct gm_fault_opts opts = { .placement = ff->fdev->placement };
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
 		return -EFAULT;
-	if ((arg.flags & ~GMEM_FAKE_PREFETCH_WRITE) || arg.reserved)
+	if ((arg.flags & ~GMEM_FAKE_PREFETCH_FLAGS) || arg.reserved ||
+	    (arg.flags & GMEM_FAKE_PREFETCH_IN_PLACE &&
+	     arg.flags & GMEM_FAKE_PREFETCH_DEVICE))
 		return -EINVAL;
+	if (arg.flags & GMEM_FAKE_PREFETCH_IN_PLACE)
+		opts.placement = GM_PLACE_IN_PLACE;
+	if (arg.flags & GMEM_FAKE_PREFETCH_DEVICE)
+		opts.placement = GM_PLACE_DEVICE;
 
 	down_read(&ff->ctx_rwsem);
 	if (gmem_fake_caller_as(ff, &ret))
 		ret = gm_dev_fault(ff->ctx, arg.addr, arg.length,
 				   arg.flags & GMEM_FAKE_PREFETCH_WRITE ?
-				   GM_PROT_READ | GM_PROT_WRITE : GM_PROT_READ);
+				   GM_PROT_READ | GM_PROT_WRITE : GM_PROT_READ,
+				   &opts);
 	up_read(&ff->ctx_rwsem);
 	return ret;
 }

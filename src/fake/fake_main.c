@@ -17,6 +17,7 @@
  * of dmirror_coherent_size bytes.  dmirror_private then reads Y if 0-1 got
  * their memory.
  */
+#include <linux/dma-mapping.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sizes.h>
@@ -62,12 +63,6 @@ MODULE_PARM_DESC(dmirror_private, "read-only: hmm_dmirror0 and 1 have private me
 static bool dmirror_huge;
 module_param(dmirror_huge, bool, 0444);
 MODULE_PARM_DESC(dmirror_huge, "read-only: that private memory holds huge pages");
-
-/*
- * The test_hmm personality: the fake MMU, but device faults never migrate,
- * as in the kernel's lib/test_hmm; memory moves only when asked to.
- */
-static struct gm_mmu gmem_fake_dmirror_mmu __ro_after_init;
 
 static struct gmem_fake_dev *gmem_fake_devs[GMEM_FAKE_MAX_DEVICES];
 static struct gmem_fake_dev *gmem_fake_dmirrors[GMEM_FAKE_DMIRRORS];
@@ -161,6 +156,10 @@ static struct gmem_fake_dev *gmem_fake_dev_create(struct gmem_fake_dev *fdev,
 		err = PTR_ERR(fdev->pdev);
 		goto err_free;
 	}
+	/* Its engine and MMU reach all of memory: no bounce buffers. */
+	err = dma_set_mask_and_coherent(&fdev->pdev->dev, DMA_BIT_MASK(64));
+	if (err)
+		goto err_pdev;
 	err = gmem_fake_engine_init(fdev);
 	if (err)
 		goto err_pdev;
@@ -228,7 +227,9 @@ static struct gmem_fake_dev *gmem_fake_dmirror_create(unsigned int index)
 		fdev->mem_type = GM_MEM_PRIVATE;
 		fdev->devmem_size = dmirror_private_size;
 	}
-	return gmem_fake_dev_create(fdev, &gmem_fake_dmirror_mmu,
+	/* Device faults never migrate, as in the kernel's lib/test_hmm. */
+	fdev->placement = GM_PLACE_IN_PLACE;
+	return gmem_fake_dev_create(fdev, &gmem_fake_mmu,
 				    &gmem_fake_dmirror_fops);
 }
 
@@ -276,8 +277,6 @@ static int __init gmem_fake_init(void)
 	err = gmem_fake_check_params();
 	if (err)
 		return err;
-	gmem_fake_dmirror_mmu = gmem_fake_mmu;
-	gmem_fake_dmirror_mmu.flags |= GM_MMU_MAP_IN_PLACE;
 	gmem_fake_debugfs_init();
 
 	err = gmem_fake_create_all();

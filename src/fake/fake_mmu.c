@@ -5,6 +5,10 @@
  * released a mapping but forgot the TLB, the device would go on using a
  * page the CPU freed, and the tests, which check every byte, would see it.
  *
+ * Entries hold what gmem hands the device (struct gm_addr): offsets in its
+ * memory and DMA addresses of host memory, never struct pages.  A 2 MiB
+ * entry is one entry, as on hardware with huge device pages.
+ *
  * The page table's xarray lock is the MMU lock: a device access holds it
  * while it touches the page, so an invalidation (which takes it to release
  * or flush) waits for accesses in flight, as a TLB shootdown waits on real
@@ -18,7 +22,13 @@
 
 #define GMEM_FAKE_TLB_ENTRIES	64
 #define GMEM_FAKE_PTE_PROT	(GM_PROT_READ | GM_PROT_WRITE | GM_PROT_ATOMIC)
-#define GMEM_FAKE_PTE_SHIFT	3
+/* An entry: the address (page-aligned), its kind, the access. */
+#define GMEM_FAKE_PTE_KIND_SHIFT	3
+#define GMEM_FAKE_PTE_KIND	(3UL << GMEM_FAKE_PTE_KIND_SHIFT)
+#define GMEM_FAKE_PTE_ADDR	PAGE_MASK
+/* 2 MiB entries live in the same xarray, above every 4 KiB one. */
+#define GMEM_FAKE_HUGE_SHIFT	21
+#define GMEM_FAKE_HUGE_BASE	BIT(48)
 
 /**
  * struct gmem_fake_tlbe - a cached translation
@@ -34,8 +44,9 @@ struct gmem_fake_tlbe {
 
 /**
  * struct gmem_fake_pmap - a device page table and its TLB
- * @pte: vpn -> xa_mk_value(pfn << GMEM_FAKE_PTE_SHIFT | GM_PROT_*);
- *	its lock is the MMU lock (see above)
+ * @pte: vpn -> xa_mk_value(an entry), and GMEM_FAKE_HUGE_BASE + (va >> 21)
+ *	-> a 2 MiB entry; its lock is the MMU lock (see above)
+ * @fdev: the device
  * @tlb: direct-mapped by vpn
  * @tlb_flushes: tlb_invl calls
  * @tlb_hits: translations found in @tlb
@@ -43,6 +54,7 @@ struct gmem_fake_tlbe {
  */
 struct gmem_fake_pmap {
 	struct xarray pte;
+	struct gmem_fake_dev *fdev;
 	struct gmem_fake_tlbe tlb[GMEM_FAKE_TLB_ENTRIES];
 	u64 tlb_flushes;
 	u64 tlb_hits;
@@ -57,6 +69,7 @@ static int gmem_fake_pmap_create(struct gm_dev *dev, struct gm_ctx *ctx,
 	if (!p)
 		return -ENOMEM;
 	xa_init(&p->pte);
+	p->fdev = gm_dev_drvdata(dev);
 	*pmap = p;
 	return 0;
 }
@@ -76,31 +89,49 @@ static void gmem_fake_pmap_destroy(struct gm_dev *dev, void *pmap)
 	kfree(p);
 }
 
+/* Index of the 4 KiB or 2 MiB entry for @va. */
+static unsigned long gmem_fake_pte_index(unsigned long va, bool huge)
+{
+	return huge ? GMEM_FAKE_HUGE_BASE + (va >> GMEM_FAKE_HUGE_SHIFT) :
+		      va >> PAGE_SHIFT;
+}
+
 static int gmem_fake_pmap_enter(struct gm_dev *dev, void *pmap,
-				unsigned long va, struct page **pages,
-				unsigned long npages, unsigned int prot)
+				unsigned long va, const struct gm_addr *addrs,
+				unsigned long n, unsigned int prot)
 {
 	struct gmem_fake_pmap *p = pmap;
-	unsigned long i, vpn = va >> PAGE_SHIFT;
-
+	unsigned long i, k;
 	int err = 0;
 
 	/*
 	 * GFP_NOWAIT: gmem holds the context's mapping lock, and reclaim
 	 * could invalidate this address space and wait for that lock.
-	 * A replaced entry may be cached with less access (read-only before a
-	 * write fault): like hardware that does not re-walk on a permission
-	 * fault, the TLB entry must go with it.
+	 * gmem released what was mapped here, and flushed the TLB.
 	 */
 	xa_lock(&p->pte);
-	for (i = 0; i < npages && !err; i++) {
-		unsigned long pte = page_to_pfn(pages[i]) << GMEM_FAKE_PTE_SHIFT | prot;
-		struct gmem_fake_tlbe *e = &p->tlb[(vpn + i) % GMEM_FAKE_TLB_ENTRIES];
+	for (i = 0; i < n && !err; i++) {
+		bool huge = addrs[i].order;
+		unsigned long pte = addrs[i].addr |
+				    (unsigned long)addrs[i].kind << GMEM_FAKE_PTE_KIND_SHIFT |
+				    prot;
 
-		err = xa_err(__xa_store(&p->pte, vpn + i, xa_mk_value(pte),
+		if (addrs[i].kind == GM_ADDR_NONE ||
+		    (huge && (addrs[i].order != GMEM_FAKE_HUGE_SHIFT - PAGE_SHIFT ||
+			      !IS_ALIGNED(va, 1UL << GMEM_FAKE_HUGE_SHIFT)))) {
+			err = -EINVAL;
+			break;
+		}
+		err = xa_err(__xa_store(&p->pte, gmem_fake_pte_index(va, huge),
+					xa_mk_value(pte),
 					GFP_NOWAIT | __GFP_NOWARN));
-		if (e->vpn == vpn + i)
-			e->valid = false;
+		for (k = 0; k < (1UL << addrs[i].order); k++, va += PAGE_SIZE) {
+			struct gmem_fake_tlbe *e =
+				&p->tlb[(va >> PAGE_SHIFT) % GMEM_FAKE_TLB_ENTRIES];
+
+			if (e->valid && e->vpn == va >> PAGE_SHIFT)
+				err = -EEXIST;	/* gmem did not flush */
+		}
 	}
 	xa_unlock(&p->pte);
 	return err;
@@ -110,14 +141,35 @@ static void gmem_fake_pmap_release(struct gm_dev *dev, void *pmap,
 				   unsigned long start, unsigned long end)
 {
 	struct gmem_fake_pmap *p = pmap;
-	unsigned long vpn;
+	unsigned long idx;
 	void *entry;
 
 	xa_lock(&p->pte);
-	xa_for_each_range(&p->pte, vpn, entry, start >> PAGE_SHIFT,
-			  (end - 1) >> PAGE_SHIFT)
-		__xa_erase(&p->pte, vpn);
+	xa_for_each_range(&p->pte, idx, entry, gmem_fake_pte_index(start, false),
+			  gmem_fake_pte_index(end - 1, false))
+		__xa_erase(&p->pte, idx);
+	xa_for_each_range(&p->pte, idx, entry, gmem_fake_pte_index(start, true),
+			  gmem_fake_pte_index(end - 1, true))
+		__xa_erase(&p->pte, idx);
 	xa_unlock(&p->pte);
+}
+
+/* Take @prot's missing rights away from entries [first, last]. */
+static void gmem_fake_protect_range(struct gmem_fake_pmap *p,
+				    unsigned long first, unsigned long last,
+				    unsigned int prot)
+{
+	unsigned long idx;
+	void *entry;
+
+	xa_for_each_range(&p->pte, idx, entry, first, last) {
+		unsigned long pte = xa_to_value(entry);
+
+		/* A write-protected page is no longer the device's alone. */
+		pte &= ~(unsigned long)GMEM_FAKE_PTE_PROT | (prot & ~GM_PROT_ATOMIC);
+		/* Replacing a present entry allocates nothing. */
+		__xa_store(&p->pte, idx, xa_mk_value(pte), GFP_ATOMIC);
+	}
 }
 
 static void gmem_fake_pmap_protect(struct gm_dev *dev, void *pmap,
@@ -125,19 +177,12 @@ static void gmem_fake_pmap_protect(struct gm_dev *dev, void *pmap,
 				   unsigned int prot)
 {
 	struct gmem_fake_pmap *p = pmap;
-	unsigned long vpn;
-	void *entry;
 
 	xa_lock(&p->pte);
-	xa_for_each_range(&p->pte, vpn, entry, start >> PAGE_SHIFT,
-			  (end - 1) >> PAGE_SHIFT) {
-		unsigned long pte = xa_to_value(entry);
-
-		/* A write-protected page is no longer the device's alone. */
-		pte &= ~(unsigned long)GMEM_FAKE_PTE_PROT | (prot & ~GM_PROT_ATOMIC);
-		/* Replacing a present entry allocates nothing. */
-		__xa_store(&p->pte, vpn, xa_mk_value(pte), GFP_ATOMIC);
-	}
+	gmem_fake_protect_range(p, gmem_fake_pte_index(start, false),
+				gmem_fake_pte_index(end - 1, false), prot);
+	gmem_fake_protect_range(p, gmem_fake_pte_index(start, true),
+				gmem_fake_pte_index(end - 1, true), prot);
 	xa_unlock(&p->pte);
 }
 
@@ -176,11 +221,15 @@ static void gmem_fake_tlb_invl_ranges(struct gm_dev *dev, void *pmap,
 	xa_unlock(&p->pte);
 }
 
-/* The translation of @vpn, through the TLB; 0 if nothing is mapped. */
+/*
+ * The translation of @vpn, through the TLB: an entry for its 4 KiB page
+ * (from a 2 MiB entry, the part of it @vpn is in); 0 if nothing is mapped.
+ */
 static unsigned long gmem_fake_translate(struct gmem_fake_pmap *p,
 					 unsigned long vpn)
 {
 	struct gmem_fake_tlbe *e = &p->tlb[vpn % GMEM_FAKE_TLB_ENTRIES];
+	unsigned long va = vpn << PAGE_SHIFT, pte;
 	void *entry;
 
 	lockdep_assert_held(&p->pte.xa_lock);
@@ -189,11 +238,18 @@ static unsigned long gmem_fake_translate(struct gmem_fake_pmap *p,
 		return e->pte;
 	}
 	p->tlb_misses++;
-	entry = xa_load(&p->pte, vpn);
-	if (!entry)
-		return 0;
+	entry = xa_load(&p->pte, gmem_fake_pte_index(va, false));
+	if (entry) {
+		pte = xa_to_value(entry);
+	} else {
+		entry = xa_load(&p->pte, gmem_fake_pte_index(va, true));
+		if (!entry)
+			return 0;
+		pte = xa_to_value(entry) +
+		      (va & ((1UL << GMEM_FAKE_HUGE_SHIFT) - 1));
+	}
 	e->vpn = vpn;
-	e->pte = xa_to_value(entry);
+	e->pte = pte;
 	e->valid = true;
 	return e->pte;
 }
@@ -206,14 +262,15 @@ static unsigned long gmem_fake_translate(struct gmem_fake_pmap *p,
  * @len: bytes, not crossing a page boundary
  * @write: a store
  *
- * Return: 0, or -ENOENT when the translation is missing or does not allow
- * the access: a device fault.
+ * Return: 0, -ENOENT when the translation is missing or does not allow
+ * the access (a device fault), or -EFAULT if it leads nowhere.
  */
 int gmem_fake_mmu_access(void *pmap, unsigned long va, void *buf, size_t len,
 			 bool write)
 {
 	struct gmem_fake_pmap *p = pmap;
 	unsigned int need = write ? GM_PROT_WRITE : GM_PROT_READ;
+	struct gm_addr a = { .order = 0 };
 	struct page *page;
 	unsigned long pte;
 	void *kaddr;
@@ -224,13 +281,18 @@ int gmem_fake_mmu_access(void *pmap, unsigned long va, void *buf, size_t len,
 		xa_unlock(&p->pte);
 		return -ENOENT;
 	}
-	page = pfn_to_page(pte >> GMEM_FAKE_PTE_SHIFT);
-	kaddr = gmem_fake_map_page(page);
+	a.addr = pte & GMEM_FAKE_PTE_ADDR;
+	a.kind = (pte & GMEM_FAKE_PTE_KIND) >> GMEM_FAKE_PTE_KIND_SHIFT;
+	kaddr = gmem_fake_map_addr(p->fdev, &a, &page);
+	if (!kaddr) {
+		xa_unlock(&p->pte);
+		return -EFAULT;
+	}
 	if (write)
 		memcpy(kaddr + offset_in_page(va), buf, len);
 	else
 		memcpy(buf, kaddr + offset_in_page(va), len);
-	gmem_fake_unmap_page(page, kaddr);
+	gmem_fake_unmap_addr(page, kaddr);
 	xa_unlock(&p->pte);
 	return 0;
 }
@@ -256,6 +318,8 @@ int gmem_fake_dev_access(struct gm_ctx *ctx, unsigned long va, void *buf,
 			 u32 *faults)
 {
 	unsigned int access = write ? GM_PROT_READ | GM_PROT_WRITE : GM_PROT_READ;
+	struct gmem_fake_dev *fdev = gm_dev_drvdata(gm_ctx_dev(ctx));
+	struct gm_fault_opts opts = { .placement = fdev->placement };
 	unsigned long page = va & PAGE_MASK;
 	unsigned int tries;
 	int err;
@@ -264,7 +328,7 @@ int gmem_fake_dev_access(struct gm_ctx *ctx, unsigned long va, void *buf,
 		if (!gmem_fake_mmu_access(gm_ctx_pmap(ctx), va, buf, len, write))
 			return 0;
 		(*faults)++;
-		err = gm_dev_fault(ctx, page, fault_end - page, access);
+		err = gm_dev_fault(ctx, page, fault_end - page, access, &opts);
 		if (err)
 			return err;
 	}
@@ -293,7 +357,7 @@ bool gmem_fake_mmu_has_atomic(void *pmap, unsigned long start,
 void gmem_fake_mmu_stats(void *pmap, struct gmem_fake_mmu_stats *st)
 {
 	struct gmem_fake_pmap *p = pmap;
-	unsigned long vpn;
+	unsigned long idx;
 	void *entry;
 
 	xa_lock(&p->pte);
@@ -301,8 +365,15 @@ void gmem_fake_mmu_stats(void *pmap, struct gmem_fake_mmu_stats *st)
 	st->tlb_hits = p->tlb_hits;
 	st->tlb_misses = p->tlb_misses;
 	st->mapped_pages = 0;
-	xa_for_each(&p->pte, vpn, entry)
-		st->mapped_pages++;
+	st->huge_mappings = 0;
+	xa_for_each(&p->pte, idx, entry) {
+		if (idx < GMEM_FAKE_HUGE_BASE) {
+			st->mapped_pages++;
+		} else {
+			st->mapped_pages += 1UL << (GMEM_FAKE_HUGE_SHIFT - PAGE_SHIFT);
+			st->huge_mappings++;
+		}
+	}
 	xa_unlock(&p->pte);
 }
 

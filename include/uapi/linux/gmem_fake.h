@@ -48,11 +48,12 @@
  *           -EOVERFLOW a range wraps or leaves the user address space;
  *           -EFAULT ranges is bad; -ENOMEM.
  * PREFETCH  -EINVAL addr or length not page aligned, length zero, unknown
- *           flags; -EOVERFLOW the range wraps or leaves the user address
- *           space; -EFAULT part of the range is not mapped; -EPERM
- *           GMEM_FAKE_PREFETCH_WRITE on memory the process may not write;
- *           -EBUSY the range kept being invalidated; -ESRCH the process
- *           exited; -ENOMEM.
+ *           flags or both placements; -EOVERFLOW the range wraps or leaves
+ *           the user address space; -EFAULT part of the range is not
+ *           mapped; -EPERM GMEM_FAKE_PREFETCH_WRITE on memory the process
+ *           may not write; -EBUSY the range kept being invalidated; -ESRCH
+ *           the process exited; -ENOMEM, also for GMEM_FAKE_PREFETCH_DEVICE
+ *           when a page could not move into device memory.
  *
  * Which pages a migration moves: into device memory, only pages that the
  * process maps alone.  A page it shares copy-on-write with a parent or
@@ -174,6 +175,7 @@ struct gmem_fake_access {
  * @tlb_hits: translations found in the TLB
  * @tlb_misses: translations walked in the device page table
  * @mapped_pages: pages mapped in the device page table now
+ * @huge_mappings: 2 MiB mappings among them (each counts 512 pages above)
  * @notifiers: gmem's interval notifiers for this attachment now, one per
  *	2 MiB of address space the device faulted on
  * @notifiers_created: notifiers inserted since attach
@@ -191,6 +193,7 @@ struct gmem_fake_mmu_stats {
 	__u64 tlb_hits;
 	__u64 tlb_misses;
 	__u64 mapped_pages;
+	__u64 huge_mappings;
 	__u64 notifiers;
 	__u64 notifiers_created;
 	__u64 fault_retries;
@@ -230,11 +233,15 @@ struct gmem_fake_unmap {
  * @addr: page-aligned start
  * @length: page-aligned length in bytes, not zero
  * @flags: GMEM_FAKE_PREFETCH_WRITE to map it writable (breaking
- *	copy-on-write, as a device store would)
+ *	copy-on-write, as a device store would); where the pages go:
+ *	GMEM_FAKE_PREFETCH_IN_PLACE (nowhere: mapped where they are) or
+ *	GMEM_FAKE_PREFETCH_DEVICE (all into this device's memory, -ENOMEM
+ *	if one cannot move), not both; neither is the device's own policy
+ *	(first touch, or in place for /dev/hmm_dmirrorN)
  * @reserved: zero
  *
- * The device faults the range in as gm_dev_fault() does (pages gmem never
- * placed move to the device first), without loading or storing anything.
+ * The device faults the range in as gm_dev_fault() does, without loading
+ * or storing anything.
  */
 struct gmem_fake_prefetch {
 	__u64 addr;
@@ -244,6 +251,9 @@ struct gmem_fake_prefetch {
 };
 
 #define GMEM_FAKE_PREFETCH_WRITE	0x1
+#define GMEM_FAKE_PREFETCH_IN_PLACE	0x2
+#define GMEM_FAKE_PREFETCH_DEVICE	0x4
+#define GMEM_FAKE_PREFETCH_FLAGS	0x7
 
 /* Fill struct gmem_fake_info. */
 #define GMEM_FAKE_IOC_INFO	_IOR(GMEM_FAKE_IOC_MAGIC, 0x90, struct gmem_fake_info)
