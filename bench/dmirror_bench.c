@@ -22,31 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
-/* The kernel's own definition of the ABI, from its source (tests/Makefile). */
-#include <lib/test_hmm_uapi.h>
-
-#define THP_SIZE	(2UL << 20)
-#define MAX_REPS	64
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
+#include "bench_util.h"
 
 /* One migration; its time in us per page, or a negative errno. */
 static double migrate(int fd, unsigned long cmdno, char *buf, char *mirror,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# A benchmark, not a test: migration throughput of gmem_fake.ko dmirror=1
+# A benchmark, not a test: migration and device fault throughput of
+# gmem_fake.ko dmirror=1
 # side by side with the kernel's own lib/test_hmm.ko on the same ABI, in
 # one boot of Debian 13's 7.x kernel (which has CONFIG_DEVICE_PRIVATE, so
 # test_hmm builds unmodified from that kernel's source).  The two drivers
@@ -15,8 +16,10 @@
 # Sizes are MiB; on coherent memory they are capped at 200 MiB, since
 # test_hmm's coherent devices have 256 MiB and fail to fill all of it.
 # Prints a table in microseconds per 4 KiB page (median of the reps; lower is
-# better) and the ratio test_hmm / gmem (above 1: gmem is faster).  Raw
-# lines are kept in build/bench/.
+# better) and the ratio test_hmm / gmem (above 1: gmem is faster), then one
+# of device first-touch faults in thousands of pages per second on
+# /dev/hmm_dmirror2 (bench/dmirror_fault_bench.c), alone and while another
+# thread unmaps unrelated memory.  Raw lines are kept in build/bench/.
 set -euo pipefail
 
 sizes="64 256" reps=5 rounds=2
@@ -59,6 +62,8 @@ cp "build/$rel/gmem.ko" "build/$rel/gmem_fake.ko" "$thm/test_hmm.ko" "$mods/"
 make tests >/dev/null	# extracts the kernel's test_hmm_uapi.h too
 gcc -static -O2 -Wall -Wextra -Werror -isystem build/ksrc -o "$out/guest/dmirror_bench" \
 	bench/dmirror_bench.c
+gcc -static -O2 -Wall -Wextra -Werror -isystem build/ksrc -o "$out/guest/dmirror_fault_bench" \
+	bench/dmirror_fault_bench.c -lpthread
 
 # In the guest: vm-run loaded gmem_fake; each round loads one driver, then
 # the other.  test_hmm's coherent devices get the ranges gmem_fake's use.
@@ -78,6 +83,8 @@ for mode in always madvise; do
 					sed "s|^|BENCH \$mode \$round \$drv |"
 				/tests/dmirror_bench /dev/hmm_dmirror2 \$thp $reps $csizes |
 					sed "s|^|BENCH \$mode \$round \$drv |"
+				/tests/dmirror_fault_bench /dev/hmm_dmirror2 \$thp $reps 64 |
+					sed "s|^|FAULT \$mode \$round \$drv |"
 			done
 			if [ \$drv = test_hmm ]; then rmmod test_hmm; else rmmod gmem_fake; fi
 		done
@@ -88,6 +95,7 @@ scripts/vm-run.sh --kernel "$d13/vmlinuz" --modules-tree "$mods" --kver "$rel" \
 	--kernel-modules-dir "$d13/modules/lib/modules/$rel" --tests "$out/guest" \
 	--cmd "$(cat "$out/guest.sh")" --out "$out/vm" --timeout 3000 >"$out/vm.log" 2>&1 || true
 tr -d '\r' <"$out/vm/tap.log" | grep '^BENCH ' >"$out/raw" || true
+tr -d '\r' <"$out/vm/tap.log" | grep '^FAULT ' >"$out/raw-fault" || true
 if [ ! -s "$out/raw" ] || grep -q ' error data ' "$out/raw"; then
 	echo "bench: no figures, or wrong data; see $out/raw and $out/vm/" >&2
 	exit 1
@@ -134,3 +142,43 @@ awk '
 	}' "$out/raw"
 echo "ratio: test_hmm / gmem, above 1 where gmem is faster; failed: every round's migration was refused (-ENOENT: pages not placed)"
 grep ' error ' "$out/raw" | sed 's/^BENCH /  failure: /' || true
+
+# FAULT mode round drv dev thp MiB fault best med fault_unmap best med unmaps n
+echo
+echo "device first-touch faults on /dev/hmm_dmirror2, thousands of pages/s (median of $reps, best of $rounds rounds; higher is better)"
+awk '
+	$8 == "error" { failed[$2 " " $6 " " $7 " " $4] = $9 " " $10; next }
+	{
+		key = $2 " " $6 " " $7
+		keys[key] = 1
+		for (d = 0; d < 2; d++) {
+			v = d ? $13 : $10
+			k = key " " d " " $4
+			if (!(k in best) || v > best[k]) best[k] = v
+		}
+	}
+	function cell(k, d, drv,   key) {
+		key = k " " d " " drv
+		return key in best ? sprintf("%9d", best[key]) : sprintf("%9s", "failed")
+	}
+	function ratio(k, d,   g, t) {
+		g = k " " d " gmem"
+		t = k " " d " test_hmm"
+		if (!(g in best) || !(t in best) || !best[t])
+			return sprintf("%6s", "-")
+		return sprintf("%6.2f", best[g] / best[t])
+	}
+	END {
+		printf "%-8s %-4s %5s | %9s %9s %6s | %9s %9s %6s\n", "THP", "buf", "MiB",
+		       "fault:", "", "", "+unmaps:", "", ""
+		printf "%-8s %-4s %5s | %9s %9s %6s | %9s %9s %6s\n", "", "", "",
+		       "gmem", "test_hmm", "ratio", "gmem", "test_hmm", "ratio"
+		for (k in keys) {
+			split(k, f, " ")
+			printf "%-8s %-4s %5s | %s %s %s | %s %s %s\n", f[1], f[2], f[3],
+			       cell(k, 0, "gmem"), cell(k, 0, "test_hmm"), ratio(k, 0),
+			       cell(k, 1, "gmem"), cell(k, 1, "test_hmm"), ratio(k, 1) | "sort -k1,1 -k2,2r"
+		}
+	}' "$out/raw-fault"
+echo "ratio: gmem / test_hmm, above 1 where gmem is faster"
+grep ' error ' "$out/raw-fault" | sed 's/^FAULT /  failure: /' || true

@@ -23,8 +23,18 @@ out=build/demo
 rc=0
 # Twice: the first pass also pays for QEMU touching the guest's device range
 # on the host for the first time; the second shows the steady state.
+# Then the devices as sysfs shows them: the gmem class, each device a
+# child of the fake accelerator's bus device, with its counters.
+# shellcheck disable=SC2016 # expanded in the guest
 demo='echo "--- first pass (cold device memory) ---" && /tests/gmem_demo &&
-echo "--- second pass (warm) ---" && /tests/gmem_demo'
+echo "--- second pass (warm) ---" && /tests/gmem_demo &&
+echo "--- /sys/class/gmem ---" &&
+for d in /sys/class/gmem/*; do
+	echo "$d -> $(readlink -f "$d/device")" &&
+	for a in id mem_type total_pages free_pages used_pages to_dev_pages to_host_pages copy_batches copy_errors; do
+		echo "  $a: $(cat "$d/$a")"
+	done
+done'
 
 scripts/vm-run.sh --kernel "/boot/vmlinuz-$kver" --modules-tree "build/$kver" --kver "$kver" \
 	--kernel-modules-dir "/lib/modules/$kver" --tests build/tests \
