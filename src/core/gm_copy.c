@@ -22,12 +22,14 @@
  *	coherent memory
  * @order: the entry's order (@page is its head)
  * @dir: the DMA direction, for a host page
+ * @attrs: DMA_ATTR_* for a host page
  * @a: filled in
  *
  * Return: 0, or -ENOMEM if the DMA mapping failed.
  */
 int gm_dev_addr(struct gm_dev *dev, struct page *page, unsigned int order,
-		enum dma_data_direction dir, struct gm_addr *a)
+		enum dma_data_direction dir, unsigned long attrs,
+		struct gm_addr *a)
 {
 	struct device *dma_dev = gm_dev_dma_device(dev);
 	dma_addr_t dma;
@@ -38,7 +40,8 @@ int gm_dev_addr(struct gm_dev *dev, struct page *page, unsigned int order,
 		a->addr = gm_dev_page_offset(dev, page);
 		return 0;
 	}
-	dma = dma_map_page(dma_dev, page, 0, PAGE_SIZE << order, dir);
+	dma = dma_map_page_attrs(dma_dev, page, 0, PAGE_SIZE << order, dir,
+				 attrs);
 	if (dma_mapping_error(dma_dev, dma))
 		return -ENOMEM;
 	a->kind = GM_ADDR_SYSTEM;
@@ -46,13 +49,13 @@ int gm_dev_addr(struct gm_dev *dev, struct page *page, unsigned int order,
 	return 0;
 }
 
-/* Undo gm_dev_addr(). */
+/* Undo gm_dev_addr(), with the same @dir and @attrs. */
 void gm_dev_addr_release(struct gm_dev *dev, const struct gm_addr *a,
-			 enum dma_data_direction dir)
+			 enum dma_data_direction dir, unsigned long attrs)
 {
 	if (a->kind == GM_ADDR_SYSTEM)
-		dma_unmap_page(gm_dev_dma_device(dev), a->addr,
-			       PAGE_SIZE << a->order, dir);
+		dma_unmap_page_attrs(gm_dev_dma_device(dev), a->addr,
+				     PAGE_SIZE << a->order, dir, attrs);
 }
 
 /* Host pages are read by the engine going to a device, written going back. */
@@ -69,8 +72,8 @@ static void gm_copy_release_addrs(struct gm_dev *dev, struct gm_copy *c,
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		gm_dev_addr_release(dev, &c->addrs[i], dir);
-		gm_dev_addr_release(dev, &c->addrs[c->req.npages + i], dir);
+		gm_dev_addr_release(dev, &c->addrs[i], dir, 0);
+		gm_dev_addr_release(dev, &c->addrs[c->req.npages + i], dir, 0);
 	}
 	kvfree(c->addrs);
 	c->addrs = NULL;
@@ -112,9 +115,9 @@ int gm_copy_submit(struct gm_dev *dev, struct gm_copy *c, enum gm_copy_dir dir,
 		*src = (struct gm_addr){ .kind = GM_ADDR_NONE };
 		*dst = (struct gm_addr){ .kind = GM_ADDR_NONE };
 		if (spages[i])
-			ret = gm_dev_addr(dev, spages[i], 0, dma_dir, src);
+			ret = gm_dev_addr(dev, spages[i], 0, dma_dir, 0, src);
 		if (!ret)
-			ret = gm_dev_addr(dev, dpages[i], 0, dma_dir, dst);
+			ret = gm_dev_addr(dev, dpages[i], 0, dma_dir, 0, dst);
 	}
 	if (ret) {
 		gm_copy_release_addrs(dev, c, i);

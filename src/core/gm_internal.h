@@ -230,6 +230,8 @@ struct gm_ctx {
  * @writable: pages it has mapped writable
  * @dma_mapped: first pages of the entries whose memory gmem DMA-mapped for
  *	the device (struct gm_addr of kind GM_ADDR_SYSTEM)
+ * @dma_write: those of them mapped for the device to write
+ *	(DMA_BIDIRECTIONAL; the others DMA_TO_DEVICE)
  * @dma: the DMA address of each entry of @dma_mapped, by its first page;
  *	allocated by the first fault that maps host memory here
  *
@@ -244,6 +246,7 @@ struct gm_notifier {
 	DECLARE_BITMAP(mapped, GM_NOTIFIER_PAGES);
 	DECLARE_BITMAP(writable, GM_NOTIFIER_PAGES);
 	DECLARE_BITMAP(dma_mapped, GM_NOTIFIER_PAGES);
+	DECLARE_BITMAP(dma_write, GM_NOTIFIER_PAGES);
 	dma_addr_t *dma;
 };
 
@@ -422,9 +425,10 @@ struct gm_copy {
 
 /* gm_copy.c */
 int gm_dev_addr(struct gm_dev *dev, struct page *page, unsigned int order,
-		enum dma_data_direction dir, struct gm_addr *a);
+		enum dma_data_direction dir, unsigned long attrs,
+		struct gm_addr *a);
 void gm_dev_addr_release(struct gm_dev *dev, const struct gm_addr *a,
-			 enum dma_data_direction dir);
+			 enum dma_data_direction dir, unsigned long attrs);
 int gm_copy_submit(struct gm_dev *dev, struct gm_copy *c, enum gm_copy_dir dir,
 		   struct page **spages, struct page **dpages,
 		   unsigned int npages);

@@ -76,6 +76,21 @@ static size_t gm_notifier_entry_size(const struct gm_notifier *n)
 }
 
 /*
+ * How a device mapping maps host memory for DMA.  Read-only, the device
+ * only reads (the zero page, KSM and copy-on-write pages may be mapped
+ * many times over).  Writable, both sides access the memory live, as SVM
+ * requires of a DMA-coherent device, so no cache maintenance at map or
+ * unmap time could mean anything: skip it, which also tells DMA-API
+ * debugging that two devices mapping one page is intended.
+ */
+static enum dma_data_direction gm_notifier_dma_dir(bool write)
+{
+	return write ? DMA_BIDIRECTIONAL : DMA_TO_DEVICE;
+}
+
+#define GM_NOTIFIER_DMA_ATTRS	DMA_ATTR_SKIP_CPU_SYNC
+
+/*
  * Pages [first, last] of @n are no longer mapped in the device, and its TLB
  * was flushed: forget them and unmap their DMA addresses.
  */
@@ -87,9 +102,12 @@ static void gm_notifier_forget_locked(struct gm_notifier *n,
 
 	lockdep_assert_held(&n->ctx->pmap_lock);
 	for_each_set_bit_from(i, n->dma_mapped, last + 1)
-		dma_unmap_page(dma_dev, n->dma[i], gm_notifier_entry_size(n),
-			       DMA_BIDIRECTIONAL);
+		dma_unmap_page_attrs(dma_dev, n->dma[i],
+				     gm_notifier_entry_size(n),
+				     gm_notifier_dma_dir(test_bit(i, n->dma_write)),
+				     GM_NOTIFIER_DMA_ATTRS);
 	bitmap_clear(n->dma_mapped, first, nr);
+	bitmap_clear(n->dma_write, first, nr);
 	bitmap_clear(n->mapped, first, nr);
 	bitmap_clear(n->writable, first, nr);
 	if (bitmap_empty(n->mapped, GM_NOTIFIER_PAGES))
@@ -296,6 +314,14 @@ static unsigned int gm_notifier_prot(unsigned long pfn, bool atomic)
 				     GM_PROT_READ;
 }
 
+/* The DMA direction for the page of snapshot entry @pfn. */
+static enum dma_data_direction gm_notifier_pfn_dir(unsigned long pfn,
+						   bool atomic)
+{
+	return gm_notifier_dma_dir(gm_notifier_prot(pfn, atomic) &
+				   GM_PROT_WRITE);
+}
+
 /*
  * Release what the device still maps of [first, first + npages) of @n
  * before it maps the range again (a write fault on pages it maps read-only):
@@ -346,11 +372,14 @@ int gm_notifier_enter_locked(struct gm_notifier *n, unsigned long start,
 	for (k = 0; k < nr && !err; k++)
 		err = gm_dev_addr(dev, hmm_pfn_to_page(pfns[k * step]),
 				  huge ? GM_NOTIFIER_SHIFT - PAGE_SHIFT : 0,
-				  DMA_BIDIRECTIONAL, &addrs[k]);
+				  gm_notifier_pfn_dir(pfns[k * step], atomic),
+				  GM_NOTIFIER_DMA_ATTRS, &addrs[k]);
 	if (err) {
-		while (--k)
-			gm_dev_addr_release(dev, &addrs[k - 1],
-					    DMA_BIDIRECTIONAL);
+		for (k--; k--; )
+			gm_dev_addr_release(dev, &addrs[k],
+					    gm_notifier_pfn_dir(pfns[k * step],
+								atomic),
+					    GM_NOTIFIER_DMA_ATTRS);
 		return err;
 	}
 
@@ -373,7 +402,9 @@ int gm_notifier_enter_locked(struct gm_notifier *n, unsigned long start,
 					   ((run - k) * step << PAGE_SHIFT));
 			for (i = k; i < run; i++)
 				gm_dev_addr_release(dev, &addrs[i],
-						    DMA_BIDIRECTIONAL);
+						    gm_notifier_dma_dir(prot &
+									GM_PROT_WRITE),
+						    GM_NOTIFIER_DMA_ATTRS);
 			continue;
 		}
 		n->huge = huge;
@@ -383,6 +414,8 @@ int gm_notifier_enter_locked(struct gm_notifier *n, unsigned long start,
 			if (addrs[i].kind == GM_ADDR_SYSTEM) {
 				n->dma[idx] = addrs[i].addr;
 				__set_bit(idx, n->dma_mapped);
+				__assign_bit(idx, n->dma_write,
+					     prot & GM_PROT_WRITE);
 			}
 		}
 		bitmap_set(n->mapped, first + k * step, (run - k) * step);
