@@ -3,6 +3,7 @@
 #ifndef GMEM_BENCH_UTIL_H
 #define GMEM_BENCH_UTIL_H
 
+#include <stdlib.h>
 #include <time.h>
 
 /* The kernel's own definition of the ABI, from its source (tests/Makefile). */
@@ -25,6 +26,14 @@ static inline int cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/* The REPS argument: 1..MAX_REPS, 5 when out of range. */
+static inline int bench_reps(const char *arg)
+{
+	int reps = atoi(arg);
+
+	return reps < 1 || reps > MAX_REPS ? 5 : reps;
 }
 
 #endif /* GMEM_BENCH_UTIL_H */

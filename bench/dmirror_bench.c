@@ -55,9 +55,7 @@ int main(int argc, char **argv)
 	}
 	dev = argv[1];
 	mode = argv[2];
-	reps = atoi(argv[3]);
-	if (reps < 1 || reps > MAX_REPS)
-		reps = 5;
+	reps = bench_reps(argv[3]);
 	fd = open(dev, O_RDWR);
 	if (fd < 0) {
 		printf("error open %d\n", errno);

@@ -114,9 +114,7 @@ int main(int argc, char **argv)
 	}
 	dev = argv[1];
 	mode = argv[2];
-	reps = atoi(argv[3]);
-	if (reps < 1 || reps > MAX_REPS)
-		reps = 5;
+	reps = bench_reps(argv[3]);
 	len = strtoul(argv[4], NULL, 10) << 20;
 	fd = open(dev, O_RDWR);
 	mirror = malloc(len);
