@@ -12,9 +12,10 @@
 # Buffers are THP-backed (MADV_HUGEPAGE, 2 MiB aligned) or 4 KiB
 # (MADV_NOHUGEPAGE), under THP "always" and "madvise".
 #
-# usage: scripts/bench.sh [--sizes "64 256"] [--reps 5] [--rounds 2]
-# Sizes are MiB; on coherent memory they are capped at 200 MiB, since
-# test_hmm's coherent devices have 256 MiB and fail to fill all of it.
+# usage: scripts/bench.sh [--sizes "64 128 230"] [--reps 5] [--rounds 2]
+# Sizes are MiB: by default 25%, 50% and 90% of a device's 256 MiB.  On
+# coherent memory they are capped at 230 MiB, since test_hmm's coherent
+# devices have 256 MiB and fail to fill all of it.
 # Prints a table in microseconds per 4 KiB page (median of the reps; lower is
 # better) and the ratio test_hmm / gmem (above 1: gmem is faster), then one
 # of device first-touch faults in thousands of pages per second on
@@ -22,7 +23,7 @@
 # thread unmaps unrelated memory.  Raw lines are kept in build/bench/.
 set -euo pipefail
 
-sizes="64 256" reps=5 rounds=2
+sizes="64 128 230" reps=5 rounds=2
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sizes) sizes=$2; shift ;;
@@ -35,7 +36,7 @@ done
 
 csizes=''
 for s in $sizes; do
-	csizes="$csizes $((s > 200 ? 200 : s))"
+	csizes="$csizes $((s > 230 ? 230 : s))"
 done
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
