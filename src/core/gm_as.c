@@ -6,9 +6,20 @@
  * devices to it.
  */
 #include <linux/export.h>
+#include <linux/hashtable.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include "gm_internal.h"
+
+/*
+ * Every live gm_as by mm, for the one path that has an mm but no
+ * reference on its as: a CPU fault on a device-private page, which runs
+ * under the mmap lock and so cannot use mmu_notifier_get().  The lock is
+ * taken with the page table lock nested inside it, never the other way.
+ */
+#define GM_AS_REGISTRY_BITS	6
+static DEFINE_HASHTABLE(gm_as_registry, GM_AS_REGISTRY_BITS);
+static DEFINE_SPINLOCK(gm_as_registry_lock);
 
 static struct gm_as *gm_as_from_mn(struct mmu_notifier *mn)
 {
@@ -17,11 +28,10 @@ static struct gm_as *gm_as_from_mn(struct mmu_notifier *mn)
 
 /*
  * Keep the logical page table honest: an unmap forgets the pages, any other
- * invalidation that may move or drop them marks them stale.  Migrations
- * through gmem's own pagemaps announce themselves with the gmem pgmap
- * owner: they mark the pages stale without disturbing the batches in
- * flight, which record their outcome themselves.  Pure permission changes
- * (mprotect, fork's write-protect, soft-dirty) leave pages where they are.
+ * invalidation that may move or drop them marks them stale.  gmem's own
+ * migrations announce themselves with the gmem pgmap owner and record their
+ * outcome themselves; pure permission changes (mprotect, fork's
+ * write-protect, soft-dirty) leave pages where they are.
  */
 static int gm_as_invalidate_range_start(struct mmu_notifier *mn,
 					const struct mmu_notifier_range *range)
@@ -34,10 +44,8 @@ static int gm_as_invalidate_range_start(struct mmu_notifier *mn,
 	case MMU_NOTIFY_SOFT_DIRTY:
 		return 0;
 	case MMU_NOTIFY_MIGRATE:
-		if (range->owner == &gm_pgmap_owner) {
-			gm_pt_mark_stale(&as->pt, range->start, range->end);
+		if (range->owner == &gm_pgmap_owner)
 			return 0;
-		}
 		break;
 	default:
 		break;
@@ -62,6 +70,9 @@ static struct mmu_notifier *gm_as_alloc_notifier(struct mm_struct *mm)
 	mutex_init(&as->ctx_lock);
 	INIT_LIST_HEAD(&as->ctxs);
 	gm_pt_init(&as->pt);
+	spin_lock(&gm_as_registry_lock);
+	hash_add(gm_as_registry, &as->registry, (unsigned long)mm);
+	spin_unlock(&gm_as_registry_lock);
 	return &as->mn;
 }
 
@@ -69,6 +80,10 @@ static struct mmu_notifier *gm_as_alloc_notifier(struct mm_struct *mm)
 static void gm_as_free_notifier(struct mmu_notifier *mn)
 {
 	struct gm_as *as = gm_as_from_mn(mn);
+
+	spin_lock(&gm_as_registry_lock);
+	hash_del(&as->registry);
+	spin_unlock(&gm_as_registry_lock);
 
 	WARN_ON(!list_empty(&as->ctxs));
 	gm_pt_destroy(&as->pt);
@@ -267,6 +282,22 @@ bool gm_as_has_dev(struct gm_as *as, const struct gm_dev *dev)
 			found = true;
 	mutex_unlock(&as->ctx_lock);
 	return found;
+}
+
+/*
+ * A page of @mm at @addr came back from device-private memory to host RAM
+ * outside gmem's own migrations (a CPU fault): record it, so that the
+ * logical page table does not go on placing it on the device.
+ */
+void gm_as_note_host(struct mm_struct *mm, unsigned long addr)
+{
+	struct gm_as *as;
+
+	spin_lock(&gm_as_registry_lock);
+	hash_for_each_possible(gm_as_registry, as, registry, (unsigned long)mm)
+		if (gm_as_mm(as) == mm)
+			gm_pt_note_host(&as->pt, addr);
+	spin_unlock(&gm_as_registry_lock);
 }
 
 /* Module exit: wait for the SRCU callbacks that free address spaces. */

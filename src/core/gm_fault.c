@@ -261,7 +261,6 @@ static int gm_fault_split_huge(struct mmu_interval_notifier *mni,
 	bool huge = false;
 	int err;
 
-	mmap_assert_locked(mm);
 	err = hmm_range_fault(&range);
 	if (err)
 		return err;

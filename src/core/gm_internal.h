@@ -13,6 +13,9 @@
  *   gm_ctx.notifier_rwsem (write)	removing notifiers
  *     gm_ctx.pmap_lock
  *   gm_as.ctx_lock			attach/detach, device lookups of an as
+ *   mmap_lock (read)			a CPU fault on a private page
+ *     gm_as_registry_lock (spinlock)	mm -> as lookups of CPU faults
+ *       gm_pt.lock
  * gm_dev.mem_rwsem is taken for write only to publish or unpublish the
  * memory; eviction then runs with no gmem lock held and locks device pages
  * through migrate_device_range(), never the mmap lock.
@@ -165,9 +168,11 @@ struct gm_pt_inflight {
  * @ctx_lock: protects @ctxs
  * @ctxs: attached devices (struct gm_ctx)
  * @pt: logical page table
+ * @registry: in gm_as_registry, for gm_as_note_host()
  */
 struct gm_as {
 	struct mmu_notifier mn;
+	struct hlist_node registry;
 	struct mutex ctx_lock;		/* see above: ctxs */
 	struct list_head ctxs;
 	struct gm_pt pt;
@@ -317,9 +322,6 @@ void gm_sysfs_exit(void);
 
 /* gm_physmem.c */
 void gm_physmem_destroy(struct gm_physmem *pm);
-void gm_physmem_huge_dest(struct folio *folio, unsigned long src,
-			  unsigned long *dst, struct page **spages,
-			  struct page **dpages);
 
 /* gm_private.c */
 vm_fault_t gm_private_migrate_to_ram(struct vm_fault *vmf);
@@ -344,8 +346,7 @@ void gm_pt_inflight_begin(struct gm_pt *pt, struct gm_pt_inflight *f,
 			  unsigned long start, unsigned long end);
 bool gm_pt_inflight_end_locked(struct gm_pt *pt, struct gm_pt_inflight *f);
 void gm_pt_set_locked(struct gm_pt *pt, unsigned long addr, u8 loc);
-void gm_pt_mark_stale(struct gm_pt *pt, unsigned long start,
-		      unsigned long end);
+void gm_pt_note_host(struct gm_pt *pt, unsigned long addr);
 void gm_pt_read(struct gm_pt *pt, unsigned long start, unsigned long npages,
 		u8 *locs);
 bool gm_pt_needs_refresh(struct gm_pt *pt, unsigned long start,
@@ -403,6 +404,7 @@ int gm_notifier_enter_locked(struct gm_notifier *n, unsigned long start,
 
 /* gm_as.c */
 bool gm_as_has_dev(struct gm_as *as, const struct gm_dev *dev);
+void gm_as_note_host(struct mm_struct *mm, unsigned long addr);
 void gm_as_exit(void);
 
 /**

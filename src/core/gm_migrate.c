@@ -467,19 +467,24 @@ static int gm_batch_req_index(struct gm_batch *b, struct gm_dev *dev)
  */
 static bool gm_batch_prepare_huge_to_host(struct gm_batch *b)
 {
+	struct page *spage = migrate_pfn_to_page(b->src[0]);
 	struct folio *folio;
 	unsigned long k;
 
 	folio = gm_vma_alloc_huge_folio(b->mig.vma, b->mig.start);
 	if (!folio)
 		return false;
-	gm_physmem_huge_dest(folio, b->src[0], &b->dst[0], b->spages,
-			     b->dpages);
-	for (k = 0; k < b->mig.npages; k++)
+	folio_lock(folio);
+	for (k = 0; k < b->mig.npages; k++) {
+		b->spages[k] = pfn_to_page(page_to_pfn(spage) + k);
+		b->dpages[k] = folio_page(folio, k);
 		b->slot[k] = k;
+	}
+	b->dst[0] = migrate_pfn(folio_pfn(folio)) | GM_MIGRATE_PFN_COMPOUND |
+		    (b->src[0] & MIGRATE_PFN_WRITE);
 	b->huge = true;
 	b->ncopy = b->mig.npages;
-	b->req_devs[0] = gm_page_dev(b->spages[0]);
+	b->req_devs[0] = gm_page_dev(spage);
 	b->nreqs = 1;
 	gm_batch_submit(b, 0, GM_COPY_TO_HOST, 0, b->ncopy);
 	return true;

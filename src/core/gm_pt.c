@@ -95,6 +95,22 @@ void gm_pt_set_locked(struct gm_pt *pt, unsigned long addr, u8 loc)
 		block->loc[gm_pt_slot(addr)] = loc;
 }
 
+/*
+ * Record that the page at @addr is now in host RAM, if gmem tracks it: a
+ * page of a process gmem never migrated for (a fork child's copy of a
+ * device page) has no block, and NONE is already right for it.
+ */
+void gm_pt_note_host(struct gm_pt *pt, unsigned long addr)
+{
+	struct gm_pt_block *block;
+
+	spin_lock(&pt->lock);
+	block = xa_load(&pt->blocks, gm_pt_index(addr));
+	if (block)
+		block->loc[gm_pt_slot(addr)] = GMEM_LOC_HOST;
+	spin_unlock(&pt->lock);
+}
+
 static void gm_pt_block_invalidate(struct gm_pt_block *block,
 				   unsigned long slot, unsigned long n,
 				   bool dropped)
@@ -111,23 +127,6 @@ static void gm_pt_block_invalidate(struct gm_pt_block *block,
 			loc[i] |= GM_PT_STALE;
 }
 
-/* Forget [start, end), or mark it stale; pt->lock held. */
-static void gm_pt_invalidate_locked(struct gm_pt *pt, unsigned long start,
-				    unsigned long end, bool dropped)
-{
-	struct gm_pt_block *block;
-	unsigned long index, addr, next;
-
-	lockdep_assert_held(&pt->lock);
-	xa_for_each_range(&pt->blocks, index, block, gm_pt_index(start),
-			  gm_pt_index(end - 1)) {
-		addr = max(start, index << GM_PT_BLOCK_SHIFT);
-		next = min(end, (index + 1) << GM_PT_BLOCK_SHIFT);
-		gm_pt_block_invalidate(block, gm_pt_slot(addr),
-				       (next - addr) >> PAGE_SHIFT, dropped);
-	}
-}
-
 /*
  * [start, end) was invalidated: forget it if its pages are @dropped, else
  * mark what gmem knew of it stale.  Called from the address space's mmu
@@ -138,27 +137,21 @@ void gm_pt_invalidate(struct gm_pt *pt, unsigned long start, unsigned long end,
 		      bool dropped)
 {
 	struct gm_pt_inflight *f;
+	struct gm_pt_block *block;
+	unsigned long index, addr, next;
 
 	spin_lock(&pt->lock);
 	list_for_each_entry(f, &pt->inflight, node)
 		if (f->start < end && start < f->end)
 			f->invalidated = true;
-	gm_pt_invalidate_locked(pt, start, end, dropped);
-	spin_unlock(&pt->lock);
-}
 
-/*
- * Pages of [start, end) moved between gmem's own pagemaps and host RAM.
- * A migration batch records its outcome itself when it commits, over what
- * this marks; a CPU fault on a device-private page (which knows nothing of
- * address spaces) records nothing, and the stale mark sends the next
- * reader to the CPU page table.  Batches in flight are left alone: their
- * own steps announce themselves this way.
- */
-void gm_pt_mark_stale(struct gm_pt *pt, unsigned long start, unsigned long end)
-{
-	spin_lock(&pt->lock);
-	gm_pt_invalidate_locked(pt, start, end, false);
+	xa_for_each_range(&pt->blocks, index, block, gm_pt_index(start),
+			  gm_pt_index(end - 1)) {
+		addr = max(start, index << GM_PT_BLOCK_SHIFT);
+		next = min(end, (index + 1) << GM_PT_BLOCK_SHIFT);
+		gm_pt_block_invalidate(block, gm_pt_slot(addr),
+				       (next - addr) >> PAGE_SHIFT, dropped);
+	}
 	spin_unlock(&pt->lock);
 }
 
