@@ -15,6 +15,8 @@
  * and the next size.
  * MIGRATE_TO_DEV of test_hmm also copies the buffer out to cmd.ptr, and so
  * does gmem_fake's: both pay for it alike.
+ * With DMIRROR_BENCH_EACH set in the environment, each repetition is
+ * printed too: "rep <r> to_dev <us> to_sys <us>".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -91,6 +93,8 @@ int main(int argc, char **argv)
 			}
 			if (r >= 0)
 				sys_us[r] = t;
+			if (r >= 0 && getenv("DMIRROR_BENCH_EACH"))
+				printf("rep %d to_dev %.2f to_sys %.2f\n", r, dev_us[r], t);
 			/* Back on the CPU as THP where the kernel collapses it. */
 			if (!strcmp(mode, "thp"))
 				madvise(buf, len, MADV_HUGEPAGE);

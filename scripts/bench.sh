@@ -67,7 +67,8 @@ gcc -static -O2 -Wall -Wextra -Werror -isystem build/ksrc -o "$out/guest/dmirror
 	bench/dmirror_fault_bench.c -lpthread
 
 # In the guest: vm-run loaded gmem_fake; each round loads one driver, then
-# the other.  test_hmm's coherent devices get the ranges gmem_fake's use.
+# the other.  test_hmm's coherent devices get the ranges gmem_fake's use
+# (memmap=, as test_hmm needs: vm-run --memmap).
 cat >"$out/guest.sh" <<EOF
 rmmod gmem_fake
 for mode in always madvise; do
@@ -92,7 +93,7 @@ for mode in always madvise; do
 	done
 done
 EOF
-scripts/vm-run.sh --kernel "$d13/vmlinuz" --modules-tree "$mods" --kver "$rel" \
+scripts/vm-run.sh --kernel "$d13/vmlinuz" --modules-tree "$mods" --kver "$rel" --memmap \
 	--kernel-modules-dir "$d13/modules/lib/modules/$rel" --tests "$out/guest" \
 	--cmd "$(cat "$out/guest.sh")" --out "$out/vm" --timeout 3000 >"$out/vm.log" 2>&1 || true
 tr -d '\r' <"$out/vm/tap.log" | grep '^BENCH ' >"$out/raw" || true

@@ -5,7 +5,8 @@
 # 6.12 kernels, a debug 6.12 kernel and Debian 13's newest backports kernel
 # (7.x, built in a Debian 13 root), runs the static checks (checkpatch,
 # sparse, W=1, kernel-doc, DKMS, shellcheck) and the tests in a QEMU guest of
-# each kernel. Every check counts as one test; the last line printed is
+# each kernel, whose fake accelerators are PCI devices; the 7.x guest has
+# an IOMMU in front of them. Every check counts as one test; the last line printed is
 # "N passed, N failed" and the exit status is non-zero iff something failed.
 #
 # usage: scripts/check.sh [--kernels 6.1,6.12,debug,7.x] [--no-static] [--quick]
@@ -278,7 +279,9 @@ for k in "$k61" "$k612"; do
 done
 if want 7.x; then
 	if [ -n "$d13" ]; then
-		vm 7.x "$rel7" "build/$rel7" "$d13/vmlinuz" \
+		# The IOMMU lane: q35 and intel-iommu in strict mode, so every
+		# host page gmem hands the devices is an IOVA they translate.
+		vm 7.x "$rel7" "build/$rel7" "$d13/vmlinuz" --iommu \
 			--kernel-modules-dir "$d13/modules/lib/modules/$rel7"
 	else
 		record 7.x FAIL "VM run (no modules for the 7.x kernel)"

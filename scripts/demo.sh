@@ -23,11 +23,14 @@ out=build/demo
 rc=0
 # Twice: the first pass also pays for QEMU touching the guest's device range
 # on the host for the first time; the second shows the steady state.
-# Then the devices as sysfs shows them: the gmem class, each device a
-# child of the fake accelerator's bus device, with its counters.
+# Then the accelerators as lspci shows them (QEMU's ivshmem-plain devices,
+# bound by gmem_fake), and as sysfs shows them: the gmem class, each device
+# a child of its PCI device, with its counters.
 # shellcheck disable=SC2016 # expanded in the guest
 demo='echo "--- first pass (cold device memory) ---" && /tests/gmem_demo &&
 echo "--- second pass (warm) ---" && /tests/gmem_demo &&
+echo "--- lspci -d 1af4:1110 -k (the accelerators) ---" &&
+lspci -nn -k -d 1af4:1110 -v | grep -E "^[0-9a-f]|Region 2|Kernel driver" &&
 echo "--- /sys/class/gmem ---" &&
 for d in /sys/class/gmem/*; do
 	echo "$d -> $(readlink -f "$d/device")" &&

@@ -9,7 +9,7 @@
 set -eu
 
 tools="build-essential bc bison flex libelf-dev libssl-dev cpio kmod perl
-	xz-utils zstd gzip openssl dkms sparse shellcheck qemu-system-x86 busybox-static
+	xz-utils zstd gzip openssl dkms sparse shellcheck qemu-system-x86 busybox-static pciutils
 	mmdebstrap
 	linux-source-6.12 linux-image-amd64 linux-headers-amd64"
 

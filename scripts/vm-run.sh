@@ -9,6 +9,7 @@
 #                  [--kernel-modules-dir /lib/modules/RELEASE] [--tests DIR]
 #                  [--skip NAME]... [--thp MODE[,MODE]]...
 #                  [--cmd "GUEST COMMAND"] [--timeout S] [--test-timeout S]
+#                  [--iommu] [--memmap]
 #
 #   --kernel              bzImage, /boot/vmlinuz-* or an ELF vmlinux (PVH)
 #   --modules-tree        directory with our .ko files (build/<release>/)
@@ -21,6 +22,15 @@
 #   --cmd                 run this guest shell command instead of the tests
 #   --timeout             host-side limit for the whole VM (default 1500 s)
 #   --test-timeout        guest-side limit per test binary (default 600 s)
+#   --iommu               q35 with QEMU's intel-iommu in strict mode: every
+#                         DMA address gmem hands the devices is an IOVA
+#   --memmap              give gmem_fake reserved RAM (memmap=) instead of
+#                         PCI devices, as the kernel's test_hmm needs
+#
+# The fake accelerators are six ivshmem-plain PCI devices, each with a 1 GiB
+# BAR2 (that size puts it above 4 GiB, mapped write-back), in the roles of
+# gmem_fake's module parameters: gmem_fake0-1 then hmm_dmirror0-3. The
+# memory-backend-memfd behind each takes host memory only where touched.
 #
 # Serial ports: ttyS0 -> OUT/console.log, ttyS1 -> OUT/tap.log (tests),
 # ttyS2 -> OUT/dmesg.log. OUT/summary gets "passed N failed N skipped N",
@@ -34,12 +44,16 @@ usage() {
 	exit 2
 }
 
-kernel='' modtree='' kver='' kmoddir='' tests='' out='' cmd=''
+kernel='' modtree='' kver='' kmoddir='' tests='' out='' cmd='' iommu='' memmap=''
 thp=()
 skip=()
 timeout_s=1500
 test_timeout=600
 while [ $# -gt 0 ]; do
+	case $1 in
+	--iommu) iommu=1 && shift && continue ;;
+	--memmap) memmap=1 && shift && continue ;;
+	esac
 	[ $# -ge 2 ] || usage
 	case $1 in
 	--kernel) kernel=$2 ;;
@@ -78,6 +92,18 @@ root=$out/initramfs
 mdir=$root/lib/modules/$kver
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,tests} "$mdir/extra"
 cp /bin/busybox "$root/bin/busybox"
+# lspci (busybox has none), with its libraries and the PCI id names, so that
+# the guest can show its accelerators as a user would see them.
+if [ -x /usr/bin/lspci ]; then
+	for f in /usr/bin/lspci $(ldd /usr/bin/lspci | grep -o '/[^ ]*'); do
+		mkdir -p "$root${f%/*}"
+		cp -L "$f" "$root$f"
+	done
+	if [ -f /usr/share/misc/pci.ids ]; then
+		mkdir -p "$root/usr/share/misc"
+		cp /usr/share/misc/pci.ids "$root/usr/share/misc/"
+	fi
+fi
 
 ls "$modtree"/*.ko >/dev/null 2>&1 || die "no .ko files in $modtree"
 cp "$modtree"/*.ko "$mdir/extra/"
@@ -142,7 +168,11 @@ fi
 	printf 'THP_MODES=%q\n' "${thp[*]}"
 	printf 'TEST_TIMEOUT=%q\n' "$test_timeout"
 	printf 'SKIP_TESTS=%q\n' "${skip[*]}"
-	printf 'GMEM_FAKE_PARAMS=%q\n' "num_devices=2 devmem_base=0x100000000,0x110000000 devmem_size=0x10000000,0x10000000 dmirror=1 dmirror_coherent_base=0x120000000,0x130000000 dmirror_coherent_size=0x10000000 dmirror_private_size=0x20000000"
+	if [ -n "$memmap" ]; then
+		printf 'GMEM_FAKE_PARAMS=%q\n' "num_devices=2 devmem_base=0x100000000,0x110000000 devmem_size=0x10000000,0x10000000 dmirror=1 dmirror_coherent_base=0x120000000,0x130000000 dmirror_coherent_size=0x10000000 dmirror_private_size=0x20000000"
+	else
+		printf 'GMEM_FAKE_PARAMS=%q\n' "num_devices=2 devmem_size=0x10000000 dmirror=1 dmirror_coherent_size=0x10000000 dmirror_private_size=0x20000000"
+	fi
 } >"$root/etc/gmem-vm.conf"
 if [ -n "$cmd" ]; then
 	printf '%s\n' "$cmd" >"$root/etc/gmem-cmd.sh"
@@ -284,6 +314,21 @@ else
 	fi
 fi
 
+machine=() accels=() cmdline=''
+if [ -n "$iommu" ]; then
+	# The IOMMU must exist before the devices behind it.
+	machine=(-machine q35 -device intel-iommu)
+	cmdline='intel_iommu=on iommu.strict=1'
+fi
+if [ -n "$memmap" ]; then
+	cmdline="$cmdline memmap=1G\$0x100000000"
+else
+	for i in 0 1 2 3 4 5; do
+		accels+=(-object "memory-backend-memfd,id=vram$i,size=1G,share=on"
+			-device "ivshmem-plain,memdev=vram$i")
+	done
+fi
+
 qemu() {
 	local k=$1
 	rm -f "$out"/*.log
@@ -296,11 +341,13 @@ qemu() {
 	# Two NUMA nodes, so that page migration between nodes reaches the tests.
 	timeout -k 10 "$timeout_s" qemu-system-x86_64 \
 		-accel tcg,thread=multi -cpu qemu64 -smp 2,sockets=2,cores=1,threads=1 -m 5G \
+		"${machine[@]}" \
 		-object memory-backend-ram,id=ram0,size=2560M -numa node,nodeid=0,cpus=0,memdev=ram0 \
 		-object memory-backend-ram,id=ram1,size=2560M -numa node,nodeid=1,cpus=1,memdev=ram1 \
+		"${accels[@]}" \
 		-no-reboot -display none -nodefaults \
 		-kernel "$k" -initrd "$initrd" \
-		-append "console=ttyS0 memmap=1G\$0x100000000 panic=-1 panic_on_warn=0 transparent_hugepage=${thp[0]}" \
+		-append "console=ttyS0 $cmdline panic=-1 panic_on_warn=0 transparent_hugepage=${thp[0]}" \
 		-serial "file:$out/console.log" -serial "file:$out/tap.log" -serial "file:$out/dmesg.log" \
 		</dev/null >"$out/qemu.log" 2>&1 || rc=$?
 	echo "vm-run: qemu exited with $rc after $(($(date +%s) - start)) s"

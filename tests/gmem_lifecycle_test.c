@@ -6,6 +6,7 @@
  * The module tests need GMEM_FAKE_PARAMS (set by the VM harness) to load the
  * module again, and close every fd first: an open fd pins the module.
  */
+#include <dirent.h>
 #include "gmem_test_util.h"
 #include "kselftest_harness.h"
 
@@ -288,17 +289,56 @@ TEST_F_TIMEOUT(lifecycle, load_unload_20, 600)
 }
 
 /*
+ * The physical base of BAR2 of the first ivshmem-plain PCI device, memory
+ * that is not System RAM, or 0x100000000 (the test VM's memmap= range)
+ * without such a device.
+ */
+static unsigned long long first_bar2(void)
+{
+	char path[300], line[128];
+	unsigned long long start = 0x100000000ull;
+	struct dirent *e;
+	DIR *d = opendir("/sys/bus/pci/devices");
+	FILE *f;
+	int i;
+
+	while (d && (e = readdir(d))) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", e->d_name);
+		if (gm_read_long(path) != 0x1af4)
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", e->d_name);
+		if (gm_read_long(path) != 0x1110)
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", e->d_name);
+		f = fopen(path, "r");
+		for (i = 0; f && i <= 2 && fgets(line, sizeof(line), f); i++)
+			if (i == 2)
+				start = strtoull(line, NULL, 16);
+		if (f)
+			fclose(f);
+		break;
+	}
+	if (d)
+		closedir(d);
+	return start;
+}
+
+/*
  * gmem_fake refuses device memory it cannot use, says why in the kernel log,
  * and leaves no device behind: missing or misaligned ranges, System RAM, a
- * range claimed twice, a bad device count.
+ * range claimed twice, a BAR too small, a bad device count.
  */
 TEST_F_TIMEOUT(lifecycle, bad_module_params, LC_TIMEOUT)
 {
-	static const struct {
+	unsigned long long bar = first_bar2();
+	char twice[160];
+	const struct {
 		const char *params;
 		const char *reason;	/* in the kernel log */
 	} bad[] = {
-		{ "num_devices=1", "devmem_base needs 1 addresses" },
+		{ "num_devices=1 devmem_base=0x100000000", "devmem_base needs devmem_size" },
+		{ "num_devices=2 devmem_base=0x100000000 devmem_size=0x10000000",
+		  "devmem_base needs 2 addresses" },
 		{ "num_devices=9", "num_devices must be" },
 		{ "num_devices=1 devmem_base=0x100001000 devmem_size=0x10000000",
 		  "not 2 MiB aligned" },
@@ -306,14 +346,17 @@ TEST_F_TIMEOUT(lifecycle, bad_module_params, LC_TIMEOUT)
 		  "not 2 MiB aligned or empty" },
 		{ "num_devices=1 devmem_base=0x1000000 devmem_size=0x10000000",
 		  "System RAM" },
-		{ "num_devices=2 devmem_base=0x100000000,0x100000000 devmem_size=0x10000000",
-		  "claimed by a driver" },
+		{ twice, "claimed by a driver" },
+		/* Every ivshmem-plain device of the VM has a BAR2 of 1 GiB. */
+		{ "num_devices=1 devmem_size=0x80000000", "2048 MiB asked" },
 	};
 	const char *params = getenv("GMEM_FAKE_PARAMS");
 	size_t i;
 
 	if (!params)
 		SKIP(return, "GMEM_FAKE_PARAMS not set: could not load gmem_fake again");
+	snprintf(twice, sizeof(twice),
+		 "num_devices=2 devmem_base=%#llx,%#llx devmem_size=0x10000000", bar, bar);
 	gm_devs_close(&self->d);
 	ASSERT_EQ(0, gm_rmmod());
 	ASSERT_EQ(0, gm_wait_path(DEV0, false, 5000));

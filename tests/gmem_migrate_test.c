@@ -82,7 +82,7 @@ TEST_F(migrate, info_sane)
 		ASSERT_EQ((unsigned int)i, in->index);
 		ASSERT_LE(1, in->gm_dev_id);
 		ASSERT_GE(GMEM_MAX_DEV_ID, in->gm_dev_id);
-		ASSERT_EQ(0, in->reserved);
+		ASSERT_EQ(0, in->flags & ~(GMEM_FAKE_INFO_PCI | GMEM_FAKE_INFO_IOMMU));
 		ASSERT_NE(0, in->devmem_phys) TH_LOG("devmem_phys is 0: not root?");
 		ASSERT_EQ(0, in->devmem_phys % (2 * GM_MIB));
 		ASSERT_EQ(GM_DEVMEM_SIZE, in->devmem_size);
@@ -116,7 +116,7 @@ TEST_F(migrate, sysfs_class_matches_info)
 	const size_t len = 64 * GM_PAGE_SIZE;
 	struct gmem_fake_migrate m;
 	struct gmem_fake_info in;
-	char path[96], link[PATH_MAX], buf[32] = "";
+	char path[PATH_MAX + 16], link[PATH_MAX], buf2[PATH_MAX], buf[32] = "";
 	long before;
 	int i, fd;
 	void *p;
@@ -142,8 +142,20 @@ TEST_F(migrate, sysfs_class_matches_info)
 
 		snprintf(path, sizeof(path), "/sys/class/gmem/gmem_fake%d/device", i);
 		ASSERT_NE(NULL, realpath(path, link)) TH_LOG("%s: %s", path, strerror(errno));
-		snprintf(path, sizeof(path), "/sys/devices/platform/gmem_fake%d", i);
-		EXPECT_STREQ(path, link);
+		if (in.flags & GMEM_FAKE_INFO_PCI) {
+			/* The ivshmem-plain device the fake's PCI driver bound. */
+			EXPECT_EQ(0, strncmp(link, "/sys/devices/pci", 16)) TH_LOG("%s", link);
+			snprintf(path, sizeof(path), "%s/vendor", link);
+			EXPECT_EQ(0x1af4, gm_read_long(path));
+			snprintf(path, sizeof(path), "%s/device", link);
+			EXPECT_EQ(0x1110, gm_read_long(path));
+			snprintf(path, sizeof(path), "%s/driver", link);
+			ASSERT_NE(NULL, realpath(path, buf2));
+			EXPECT_STREQ("/sys/bus/pci/drivers/gmem_fake", buf2);
+		} else {
+			snprintf(path, sizeof(path), "/sys/devices/platform/gmem_fake%d", i);
+			EXPECT_STREQ(path, link);
+		}
 	}
 
 	p = gm_map_anon(len);
@@ -157,6 +169,73 @@ TEST_F(migrate, sysfs_class_matches_info)
 	EXPECT_EQ(in.used_pages, sysfs_stat(0, "used_pages"));
 	EXPECT_EQ(-1, gm_check(p, 0, gm_pages(len), 51));
 	munmap(p, len);
+}
+
+/* Does the guest run with a translating IOMMU (the check's IOMMU lane)? */
+static bool iommu_on_cmdline(void)
+{
+	char cmdline[1024] = "";
+	FILE *f = fopen("/proc/cmdline", "r");
+
+	if (!f)
+		return false;
+	if (!fgets(cmdline, sizeof(cmdline), f))
+		cmdline[0] = 0;
+	fclose(f);
+	return strstr(cmdline, "intel_iommu=on") && !strstr(cmdline, "iommu=pt");
+}
+
+/*
+ * Behind an IOMMU, every host page gmem hands the device is an IOVA that
+ * the fake translates as the hardware would (an unmapped one leads
+ * nowhere and fails the copy): the device's loads see what the CPU wrote,
+ * the CPU sees what the device's engine copied back, and the fake counts
+ * the pages it reached through IOVAs unlike their physical addresses.
+ * Without an IOMMU, DMA addresses are physical and that count stays 0.
+ */
+TEST_F(migrate, dma_addresses_are_iovas_behind_an_iommu)
+{
+	const size_t n = 256, len = n * GM_PAGE_SIZE;
+	struct gmem_fake_prefetch pf = {};
+	struct gmem_fake_info in, out;
+	struct gmem_fake_migrate m;
+	bool iommu = iommu_on_cmdline();
+	int fd = self->d.fd[0];
+	uint64_t word;
+	size_t i;
+
+	ASSERT_EQ(0, gm_info(fd, &in));
+	if (!(in.flags & GMEM_FAKE_INFO_PCI))
+		SKIP(return, "gmem_fake0 is not a PCI device (memmap= memory)");
+	ASSERT_EQ(iommu, !!(in.flags & GMEM_FAKE_INFO_IOMMU));
+
+	ASSERT_NE(NULL, map_buf(self, len));
+	gm_fill(self->buf, 0, n, 61);
+	/* Device loads of host pages mapped where they are: SYSTEM addresses. */
+	pf.addr = (uintptr_t)self->buf;
+	pf.length = len;
+	pf.flags = GMEM_FAKE_PREFETCH_IN_PLACE;
+	ASSERT_EQ(0, gm_ioctl(fd, GMEM_FAKE_IOC_PREFETCH, &pf));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, gm_dev_access(fd, gm_page_addr(self->buf, i), sizeof(word),
+					   &word, false, NULL));
+		ASSERT_EQ(gm_pat(61, i, 0), word) TH_LOG("page %zu", i);
+	}
+	/* Its engine copies them in and back out: SYSTEM sources, then targets. */
+	ASSERT_EQ(0, gm_migrate(fd, self->buf, len, 0, &m));
+	ASSERT_EQ(n, m.moved);
+	ASSERT_EQ(0, gm_migrate(fd, self->buf, len, GMEM_FAKE_DEST_HOST, &m));
+	ASSERT_EQ(n, m.moved);
+	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 61));
+
+	ASSERT_EQ(0, gm_info(fd, &out));
+	ASSERT_EQ(in.copy_errors, out.copy_errors);
+	if (iommu) {
+		/* n device loads, n pages in, n pages out, at least. */
+		ASSERT_LE(in.iova_pages + 3 * n, out.iova_pages);
+	} else {
+		ASSERT_EQ(0, out.iova_pages);
+	}
 }
 
 /* Required test 1: 64 MiB to device 0 and back, with the timings. */

@@ -500,7 +500,8 @@ static inline long gm_read_long(const char *path)
 		return -errno;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	return n > 0 ? strtol(buf, NULL, 10) : -EIO;
+	/* Base 0: sysfs prints some numbers in hex (PCI ids). */
+	return n > 0 ? strtol(buf, NULL, 0) : -EIO;
 }
 
 static inline int gm_rmmod(void)

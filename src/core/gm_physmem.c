@@ -87,9 +87,11 @@ static int gm_physmem_claim(struct gm_physmem *pm, enum gm_mem_type type,
  * @size: its size in bytes, a non-zero multiple of 2 MiB
  *
  * Coherent memory must be CPU-addressable and cache-coherent with the CPU
- * (CXL type 2/3 memory, an APU carve-out, or RAM the kernel was told not to
- * use with memmap=).  It is claimed in /proc/iomem under the device's name
- * and becomes MEMORY_DEVICE_COHERENT pages.
+ * (CXL type 2/3 memory, an APU carve-out, a PCI BAR the platform maps
+ * write-back, or RAM the kernel was told not to use with memmap=).  It is
+ * claimed in /proc/iomem under the device's name (inside a BAR's resource:
+ * the driver must not request or map that BAR range itself) and becomes
+ * MEMORY_DEVICE_COHERENT pages.
  *
  * Private memory is memory the CPU cannot reach (VRAM behind a small BAR).
  * gmem represents it by MEMORY_DEVICE_PRIVATE pages over a free physical

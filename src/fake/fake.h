@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * gmem_fake: a software accelerator for testing gmem.  Its coherent
- * "device memory" is host RAM the kernel was told not to use (memmap=),
- * its private device memory a vmalloc'ed buffer behind gmem's private
- * pages, its copy engine a workqueue, its user interface a misc device per
- * instance: /dev/gmem_fakeN with gmem's own ioctls, and /dev/hmm_dmirrorN
- * with the ioctls of the kernel's lib/test_hmm (for the upstream
- * hmm-tests).
+ * gmem_fake: a software accelerator for testing gmem.  Each instance is
+ * bound to a PCI device, QEMU's ivshmem-plain, whose BAR2 is its memory:
+ * coherent device memory that the CPU maps, or the backing store of
+ * private device memory that only the fake reaches (fake_pci.c).  Without
+ * such devices it runs on host RAM the kernel was told not to use
+ * (memmap=), under platform devices.  Its copy engine is a workqueue, its
+ * user interface a misc device per instance: /dev/gmem_fakeN with gmem's
+ * own ioctls, and /dev/hmm_dmirrorN with the ioctls of the kernel's
+ * lib/test_hmm (for the upstream hmm-tests).
  */
 #ifndef GMEM_FAKE_H
 #define GMEM_FAKE_H
 
+#include <linux/iommu.h>
 #include <linux/miscdevice.h>
+#include <linux/pci.h>
 #include <linux/platform_device.h>
 #include <linux/workqueue.h>
 #include <linux/gmem_fake.h>
@@ -24,8 +28,14 @@
  * struct gmem_fake_dev - one fake accelerator
  * @index: N of /dev/gmem_fakeN or /dev/hmm_dmirrorN
  * @name: the device node's name
- * @pdev: the bus device of the fake accelerator, parent of @misc and of
- *	its gmem device
+ * @parent: the bus device of the fake accelerator (@pci's or @pdev's),
+ *	parent of @misc and of its gmem device, the device DMA maps for
+ * @pci: its PCI device, or NULL without one
+ * @pdev: its platform device, when it runs on memmap= memory
+ * @iommu: the IOMMU domain that translates its DMA addresses, or NULL if
+ *	they are physical addresses
+ * @iova_pages: host pages reached through an IOVA unlike their physical
+ *	address
  * @misc: its char device
  * @gm: its gmem device
  * @engine: the copy engine's queue
@@ -34,11 +44,16 @@
  * @devmem_phys: physical base of its coherent memory
  * @devmem_size: size of its memory
  * @vram: contents of its private memory
+ * @vram_in_bar: @vram is a mapping of BAR2 rather than a vmalloc
  */
 struct gmem_fake_dev {
 	unsigned int index;
 	char name[24];
+	struct device *parent;
+	struct pci_dev *pci;
 	struct platform_device *pdev;
+	struct iommu_domain *iommu;
+	atomic64_t iova_pages;
 	struct miscdevice misc;
 	struct gm_dev *gm;
 	struct workqueue_struct *engine;
@@ -47,10 +62,19 @@ struct gmem_fake_dev {
 	phys_addr_t devmem_phys;
 	u64 devmem_size;
 	void *vram;
+	bool vram_in_bar;
 };
 
 /* fake_main.c */
 struct gmem_fake_dev *gmem_fake_dev_by_index(unsigned int index);
+struct gmem_fake_dev *gmem_fake_role_take(struct pci_dev *pci);
+void gmem_fake_role_put(struct gmem_fake_dev *fdev);
+int gmem_fake_dev_start(struct gmem_fake_dev *fdev);
+void gmem_fake_dev_stop(struct gmem_fake_dev *fdev);
+
+/* fake_pci.c */
+int gmem_fake_pci_register(void);
+void gmem_fake_pci_unregister(void);
 
 /* fake_copy.c */
 int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req);

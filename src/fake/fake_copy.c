@@ -6,7 +6,8 @@
  * worker would preempt the submitter and the copy would run inline.)
  * Coherent device memory is CPU-addressable, so a copy is a page copy;
  * private device memory has struct pages the CPU cannot map, so the fake
- * keeps its contents in a vmalloc'ed "VRAM" indexed by gm_dev_page_offset().
+ * keeps their contents in its "VRAM" (BAR2, or a vmalloc'ed buffer),
+ * indexed by gm_dev_page_offset().
  */
 #include <linux/cpumask.h>
 #include <linux/debugfs.h>
@@ -101,11 +102,23 @@ void gmem_fake_unmap_page(struct page *page, void *addr)
 		kunmap_local(addr);
 }
 
-/* Where the device's DMA address @dma leads, in physical memory. */
+/*
+ * Where the device's DMA address @dma leads, in physical memory: through
+ * its IOMMU if one translates (0 for an IOVA that is not mapped), as the
+ * hardware would, so that a page gmem did not map, or unmapped too early,
+ * is a failed copy.
+ */
 static phys_addr_t gmem_fake_dma_to_phys(struct gmem_fake_dev *fdev,
 					 dma_addr_t dma)
 {
-	return dma_to_phys(&fdev->pdev->dev, dma);
+	phys_addr_t phys;
+
+	if (!fdev->iommu)
+		return dma_to_phys(fdev->parent, dma);
+	phys = iommu_iova_to_phys(fdev->iommu, dma);
+	if (phys && phys != dma)
+		atomic64_inc(&fdev->iova_pages);
+	return phys ?: PHYS_ADDR_MAX;
 }
 
 /**
@@ -137,7 +150,7 @@ void *gmem_fake_map_addr(struct gmem_fake_dev *fdev, const struct gm_addr *a,
 	default:
 		return NULL;
 	}
-	if (!pfn_valid(PHYS_PFN(phys)))
+	if (phys == PHYS_ADDR_MAX || !pfn_valid(PHYS_PFN(phys)))
 		return NULL;
 	*page = pfn_to_page(PHYS_PFN(phys));
 	return kmap_local_page(*page);

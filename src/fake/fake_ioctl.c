@@ -63,6 +63,8 @@ static long gmem_fake_info(struct gmem_fake_file *ff, void __user *uarg)
 	info.abi_version = GMEM_ABI_VERSION;
 	info.index = fdev->index;
 	info.gm_dev_id = gm_dev_id(fdev->gm);
+	info.flags = (fdev->pci ? GMEM_FAKE_INFO_PCI : 0) |
+		     (fdev->iommu ? GMEM_FAKE_INFO_IOMMU : 0);
 	/* Physical addresses are for the administrator only. */
 	info.devmem_phys = capable(CAP_SYS_ADMIN) ? fdev->devmem_phys : 0;
 	info.devmem_size = fdev->devmem_size;
@@ -74,6 +76,7 @@ static long gmem_fake_info(struct gmem_fake_file *ff, void __user *uarg)
 	info.evicted_pages = st.evicted_pages;
 	info.copy_batches = st.copy_batches;
 	info.copy_errors = st.copy_errors;
+	info.iova_pages = atomic64_read(&fdev->iova_pages);
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 
 /* Version of the ABI in this directory; bumped on any incompatible change. */
-#define GMEM_ABI_VERSION		2
+#define GMEM_ABI_VERSION		3
 
 /* gmem has no record of the page: never migrated by gmem, or the CPU took it back. */
 #define GMEM_LOC_NONE			0

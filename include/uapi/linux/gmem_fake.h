@@ -76,7 +76,7 @@
  * @abi_version: GMEM_ABI_VERSION of the module answering
  * @index: N of /dev/gmem_fakeN
  * @gm_dev_id: the gmem device id, as found in GMEM_LOC_DEV(id)
- * @reserved: zero
+ * @flags: GMEM_FAKE_INFO_* of how the device is built
  * @devmem_phys: physical base of the device memory (0 without CAP_SYS_ADMIN)
  * @devmem_size: size of the device memory in bytes
  * @total_pages: device pages
@@ -87,12 +87,14 @@
  * @evicted_pages: pages evicted to host when device memory was torn down
  * @copy_batches: copy requests completed by the engine
  * @copy_errors: copy requests that completed with an error
+ * @iova_pages: host pages the device reached through a DMA address that
+ *	its IOMMU translated to a different physical address
  */
 struct gmem_fake_info {
 	__u32 abi_version;
 	__u32 index;
 	__u32 gm_dev_id;
-	__u32 reserved;
+	__u32 flags;
 	__u64 devmem_phys;
 	__u64 devmem_size;
 	__u64 total_pages;
@@ -103,7 +105,13 @@ struct gmem_fake_info {
 	__u64 evicted_pages;
 	__u64 copy_batches;
 	__u64 copy_errors;
+	__u64 iova_pages;
 };
+
+/* The device is a PCI device whose BAR2 holds its memory. */
+#define GMEM_FAKE_INFO_PCI		(1u << 0)
+/* An IOMMU translates its DMA addresses (they are IOVAs). */
+#define GMEM_FAKE_INFO_IOMMU		(1u << 1)
 
 /* Destination meaning host RAM in struct gmem_fake_migrate. */
 #define GMEM_FAKE_DEST_HOST		0xffffffffu
