@@ -85,7 +85,7 @@ for mode in always madvise; do
 					sed "s|^|BENCH \$mode \$round \$drv |"
 				/tests/dmirror_bench /dev/hmm_dmirror2 \$thp $reps $csizes |
 					sed "s|^|BENCH \$mode \$round \$drv |"
-				/tests/dmirror_fault_bench /dev/hmm_dmirror2 \$thp $reps 64 |
+				/tests/dmirror_fault_bench /dev/hmm_dmirror2 \$thp $reps 16 |
 					sed "s|^|FAULT \$mode \$round \$drv |"
 			done
 			if [ \$drv = test_hmm ]; then rmmod test_hmm; else rmmod gmem_fake; fi
