@@ -5,7 +5,8 @@
  *
  * A vendor driver describes its device with a struct gm_mmu, creates a
  * struct gm_dev, hands gmem the device memory with gm_dev_register_physmem()
- * and attaches process address spaces (struct gm_as) to the device.  gmem
+ * and attaches processes to the device with gm_ctx_create(): every later
+ * call for that device and process takes the struct gm_ctx.  gmem
  * owns the mechanism: device page allocation, migration in both directions,
  * the logical page table that says where every managed page lives, and
  * eviction of device memory when the device goes away.  The driver owns the
@@ -25,12 +26,10 @@
  *	dev = gm_dev_create(&pdev->dev, &my_mmu, "mydev0", drvdata);
  *	err = gm_dev_register_physmem(dev, GM_MEM_COHERENT, vram_base,
  *				      vram_size);
- *	as = gm_as_get(current->mm);
- *	ctx = gm_as_attach(as, dev);
- *	gm_as_put(as);
- *	err = gm_migrate_to_dev(gm_ctx_as(ctx), dev, start, len, &res);
+ *	ctx = gm_ctx_create(dev, current->mm);
+ *	err = gm_migrate_to_dev(ctx, NULL, start, len, &res);
  *	...
- *	gm_as_detach(ctx);
+ *	gm_ctx_destroy(ctx);
  *	gm_dev_destroy(dev);	   evicts device memory, then returns
  *
  * docs/design.rst describes the locking and the migration rules.
@@ -45,7 +44,6 @@
 #include <linux/gmem.h>
 
 struct gm_dev;
-struct gm_as;
 struct gm_ctx;
 
 /**
@@ -317,20 +315,18 @@ bool gm_dev_huge_supported(void);
 
 void gm_copy_complete(struct gm_copy_req *req, int status);
 
-struct gm_as *gm_as_get(struct mm_struct *mm);
-void gm_as_put(struct gm_as *as);
-struct gm_ctx *gm_as_attach(struct gm_as *as, struct gm_dev *dev);
-void gm_as_detach(struct gm_ctx *ctx);
-struct gm_as *gm_ctx_as(const struct gm_ctx *ctx);
+struct gm_ctx *gm_ctx_create(struct gm_dev *dev, struct mm_struct *mm);
+void gm_ctx_destroy(struct gm_ctx *ctx);
 struct gm_dev *gm_ctx_dev(const struct gm_ctx *ctx);
-bool gm_as_is_current(const struct gm_as *as);
+bool gm_ctx_is_current(const struct gm_ctx *ctx);
 
-int gm_migrate_to_dev(struct gm_as *as, struct gm_dev *dev, unsigned long start,
-		      unsigned long len, struct gm_migrate_result *res);
-int gm_migrate_to_host(struct gm_as *as, unsigned long start,
+int gm_migrate_to_dev(struct gm_ctx *ctx, struct gm_dev *dev,
+		      unsigned long start, unsigned long len,
+		      struct gm_migrate_result *res);
+int gm_migrate_to_host(struct gm_ctx *ctx, unsigned long start,
 		       unsigned long len, struct gm_migrate_result *res);
-int gm_as_query(struct gm_as *as, unsigned long start, unsigned long npages,
-		u8 *locs);
+int gm_ctx_query(struct gm_ctx *ctx, unsigned long start,
+		 unsigned long npages, u8 *locs);
 
 int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 		 unsigned int access, const struct gm_fault_opts *opts);

@@ -6,20 +6,9 @@
  * devices to it.
  */
 #include <linux/export.h>
-#include <linux/hashtable.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include "gm_internal.h"
-
-/*
- * Every live gm_as by mm, for the one path that has an mm but no
- * reference on its as: a CPU fault on a device-private page, which runs
- * under the mmap lock and so cannot use mmu_notifier_get().  The lock is
- * taken with the page table lock nested inside it, never the other way.
- */
-#define GM_AS_REGISTRY_BITS	6
-static DEFINE_HASHTABLE(gm_as_registry, GM_AS_REGISTRY_BITS);
-static DEFINE_SPINLOCK(gm_as_registry_lock);
 
 static struct gm_as *gm_as_from_mn(struct mmu_notifier *mn)
 {
@@ -28,9 +17,11 @@ static struct gm_as *gm_as_from_mn(struct mmu_notifier *mn)
 
 /*
  * Keep the logical page table honest: an unmap forgets the pages, any other
- * invalidation that may move or drop them marks them stale.  gmem's own
- * migrations announce themselves with the gmem pgmap owner and record their
- * outcome themselves; pure permission changes (mprotect, fork's
+ * invalidation that may move or drop them marks them stale.  Migrations
+ * through gmem's pagemaps announce themselves with the gmem pgmap owner:
+ * gmem's own batches record their outcome themselves, and what no batch
+ * records (a CPU fault on a device-private page) is marked stale too
+ * (gm_pt_note_migrate()).  Pure permission changes (mprotect, fork's
  * write-protect, soft-dirty) leave pages where they are.
  */
 static int gm_as_invalidate_range_start(struct mmu_notifier *mn,
@@ -44,8 +35,10 @@ static int gm_as_invalidate_range_start(struct mmu_notifier *mn,
 	case MMU_NOTIFY_SOFT_DIRTY:
 		return 0;
 	case MMU_NOTIFY_MIGRATE:
-		if (range->owner == &gm_pgmap_owner)
+		if (range->owner == &gm_pgmap_owner) {
+			gm_pt_note_migrate(&as->pt, range->start, range->end);
 			return 0;
+		}
 		break;
 	default:
 		break;
@@ -70,9 +63,6 @@ static struct mmu_notifier *gm_as_alloc_notifier(struct mm_struct *mm)
 	mutex_init(&as->ctx_lock);
 	INIT_LIST_HEAD(&as->ctxs);
 	gm_pt_init(&as->pt);
-	spin_lock(&gm_as_registry_lock);
-	hash_add(gm_as_registry, &as->registry, (unsigned long)mm);
-	spin_unlock(&gm_as_registry_lock);
 	return &as->mn;
 }
 
@@ -80,10 +70,6 @@ static struct mmu_notifier *gm_as_alloc_notifier(struct mm_struct *mm)
 static void gm_as_free_notifier(struct mmu_notifier *mn)
 {
 	struct gm_as *as = gm_as_from_mn(mn);
-
-	spin_lock(&gm_as_registry_lock);
-	hash_del(&as->registry);
-	spin_unlock(&gm_as_registry_lock);
 
 	WARN_ON(!list_empty(&as->ctxs));
 	gm_pt_destroy(&as->pt);
@@ -105,7 +91,7 @@ static const struct mmu_notifier_ops gm_as_mn_ops = {
  * Return: the address space with a reference for the caller, or an
  * ERR_PTR() (-ENOMEM, -EINTR).
  */
-struct gm_as *gm_as_get(struct mm_struct *mm)
+static struct gm_as *gm_as_get(struct mm_struct *mm)
 {
 	struct mmu_notifier *mn;
 
@@ -115,10 +101,9 @@ struct gm_as *gm_as_get(struct mm_struct *mm)
 		return ERR_CAST(mn);
 	return gm_as_from_mn(mn);
 }
-EXPORT_SYMBOL_GPL(gm_as_get);
 
 /**
- * gm_as_put() - drop a reference taken by gm_as_get()
+ * gm_as_put() - drop a reference of gm_as_get()
  * @as: the address space
  *
  * The address space is freed after the last put, once the mmu notifier's
@@ -126,49 +111,40 @@ EXPORT_SYMBOL_GPL(gm_as_get);
  *
  * Context: process context, may sleep.
  */
-void gm_as_put(struct gm_as *as)
+static void gm_as_put(struct gm_as *as)
 {
 	might_sleep();
 	mmu_notifier_put(&as->mn);
 }
-EXPORT_SYMBOL_GPL(gm_as_put);
 
-/**
- * gm_as_is_current() - is this the address space of the calling process?
- * @as: the address space
- *
- * Drivers use it to refuse requests from a process that inherited or was
- * passed a file attached to another process's memory.
- *
- * Return: true if @as belongs to current->mm.
- */
-bool gm_as_is_current(const struct gm_as *as)
+/* Is this the address space of the calling process? */
+static bool gm_as_is_current(const struct gm_as *as)
 {
 	return gm_as_mm(as) == current->mm;
 }
-EXPORT_SYMBOL_GPL(gm_as_is_current);
 
 /**
- * gm_as_attach() - attach a device to an address space
- * @as: the address space
+ * gm_ctx_create() - attach a device to a process's address space
  * @dev: the device
+ * @mm: the process's mm (the caller holds a reference, e.g. it is
+ *	current->mm)
  *
- * The context holds its own references on @as and @dev; the caller may put
- * its @as reference afterwards.
- *
- * Context: process context, may sleep.
- * For a device with page tables, the context then mirrors the address
+ * The context is what every later call for this device and this process
+ * takes.  It holds its own references on the address space (created on
+ * first use, one per mm, shared by every device attached to it) and on
+ * @dev.  For a device with page tables, the context mirrors the address
  * space: see gm_dev_fault().
  *
+ * Context: process context, may sleep; takes the mmap lock for write the
+ * first time a device attaches to @mm.
  * Return: the context, or ERR_PTR(-EBUSY) if @dev is already attached to
- * @as, -ENODEV if @dev was destroyed, -ESRCH if the process has exited,
- * -ENOMEM, or the error of gm_mmu.pmap_create.
+ * @mm, -ENODEV if @dev was destroyed, -ESRCH if the process has exited,
+ * -EINTR, -ENOMEM, or the error of gm_mmu.pmap_create.
  */
-struct gm_ctx *gm_as_attach(struct gm_as *as, struct gm_dev *dev)
+struct gm_ctx *gm_ctx_create(struct gm_dev *dev, struct mm_struct *mm)
 {
-	struct mm_struct *mm = gm_as_mm(as);
 	struct gm_ctx *ctx, *other;
-	struct gm_as *ref;
+	struct gm_as *as;
 	int err = 0;
 
 	might_sleep();
@@ -180,9 +156,9 @@ struct gm_ctx *gm_as_attach(struct gm_as *as, struct gm_dev *dev)
 		kfree(ctx);
 		return ERR_PTR(-ESRCH);
 	}
-	ref = gm_as_get(mm);
-	if (IS_ERR(ref)) {
-		err = PTR_ERR(ref);
+	as = gm_as_get(mm);
+	if (IS_ERR(as)) {
+		err = PTR_ERR(as);
 		goto err_mmput;
 	}
 
@@ -212,25 +188,26 @@ err_unlist:
 	list_del(&ctx->node);
 	mutex_unlock(&as->ctx_lock);
 err_put:
-	gm_as_put(ref);
+	gm_as_put(as);
 err_mmput:
 	mmput(mm);
 	kfree(ctx);
 	return ERR_PTR(err);
 }
-EXPORT_SYMBOL_GPL(gm_as_attach);
+EXPORT_SYMBOL_GPL(gm_ctx_create);
 
 /**
- * gm_as_detach() - undo gm_as_attach()
- * @ctx: the context
+ * gm_ctx_destroy() - detach a device from an address space
+ * @ctx: the context, of gm_ctx_create()
  *
- * Pages already migrated to the device stay there: they belong to the
- * process, which can still use them, migrate them back, or free them.
- * No other call on @ctx may run during or after this one.
+ * The device's mappings go and its page table is destroyed.  Pages already
+ * migrated to the device stay there: they belong to the process, which
+ * can still use them, migrate them back, or free them.  No other call on
+ * @ctx may run during or after this one.
  *
  * Context: process context, may sleep.
  */
-void gm_as_detach(struct gm_ctx *ctx)
+void gm_ctx_destroy(struct gm_ctx *ctx)
 {
 	struct gm_as *as = ctx->as;
 
@@ -244,19 +221,22 @@ void gm_as_detach(struct gm_ctx *ctx)
 	kfree(ctx);
 	gm_as_put(as);
 }
-EXPORT_SYMBOL_GPL(gm_as_detach);
+EXPORT_SYMBOL_GPL(gm_ctx_destroy);
 
 /**
- * gm_ctx_as() - the address space of a context
+ * gm_ctx_is_current() - does the calling process own this context?
  * @ctx: the context
  *
- * Return: the address space; valid as long as @ctx is attached.
+ * Drivers use it to refuse requests from a process that inherited or was
+ * passed a file attached to another process's memory.
+ *
+ * Return: true if @ctx's address space is current->mm's.
  */
-struct gm_as *gm_ctx_as(const struct gm_ctx *ctx)
+bool gm_ctx_is_current(const struct gm_ctx *ctx)
 {
-	return ctx->as;
+	return gm_as_is_current(ctx->as);
 }
-EXPORT_SYMBOL_GPL(gm_ctx_as);
+EXPORT_SYMBOL_GPL(gm_ctx_is_current);
 
 /**
  * gm_ctx_dev() - the device of a context
@@ -282,22 +262,6 @@ bool gm_as_has_dev(struct gm_as *as, const struct gm_dev *dev)
 			found = true;
 	mutex_unlock(&as->ctx_lock);
 	return found;
-}
-
-/*
- * A page of @mm at @addr came back from device-private memory to host RAM
- * outside gmem's own migrations (a CPU fault): record it, so that the
- * logical page table does not go on placing it on the device.
- */
-void gm_as_note_host(struct mm_struct *mm, unsigned long addr)
-{
-	struct gm_as *as;
-
-	spin_lock(&gm_as_registry_lock);
-	hash_for_each_possible(gm_as_registry, as, registry, (unsigned long)mm)
-		if (gm_as_mm(as) == mm)
-			gm_pt_note_host(&as->pt, addr);
-	spin_unlock(&gm_as_registry_lock);
 }
 
 /* Module exit: wait for the SRCU callbacks that free address spaces. */

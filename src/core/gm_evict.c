@@ -37,29 +37,25 @@ struct gm_evict_batch {
 static unsigned long gm_evict_dest(unsigned long *src, unsigned long *dst,
 				   struct page **spages, struct page **dpages)
 {
-	struct page *spage = migrate_pfn_to_page(*src), *page;
-	struct folio *folio = NULL;
-	unsigned long i, nr = 1;
+	struct folio *folio;
+	struct page *page;
 
 	if (*src & GM_MIGRATE_PFN_COMPOUND) {
-		nr = HPAGE_PMD_NR;
 		folio = folio_alloc(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN,
 				    HPAGE_PMD_ORDER);
-	} else {
-		page = alloc_page(GFP_HIGHUSER_MOVABLE);
-		if (page)
-			folio = page_folio(page);
+		if (!folio)
+			return 0;
+		gm_physmem_huge_dest(folio, *src, dst, spages, dpages);
+		return HPAGE_PMD_NR;
 	}
-	if (!folio)
+	page = alloc_page(GFP_HIGHUSER_MOVABLE);
+	if (!page)
 		return 0;
-	folio_lock(folio);
-	*dst = migrate_pfn(folio_pfn(folio)) |
-	       (nr > 1 ? GM_MIGRATE_PFN_COMPOUND : 0);
-	for (i = 0; i < nr; i++) {
-		spages[i] = pfn_to_page(page_to_pfn(spage) + i);
-		dpages[i] = folio_page(folio, i);
-	}
-	return nr;
+	lock_page(page);
+	*dst = migrate_pfn(page_to_pfn(page));
+	spages[0] = migrate_pfn_to_page(*src);
+	dpages[0] = page;
+	return 1;
 }
 
 /*

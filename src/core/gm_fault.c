@@ -54,17 +54,17 @@ static void gm_fault_place(struct gm_ctx *ctx, enum gm_placement placement,
 			i++;
 		/* Device to device goes through host RAM. */
 		if (elsewhere)
-			gm_migrate_to_host(ctx->as,
+			gm_migrate_to_host(ctx,
 					   start + (first << PAGE_SHIFT),
 					   (i - first) << PAGE_SHIFT, &res);
 		else
-			gm_migrate_to_dev(ctx->as, ctx->dev,
+			gm_migrate_to_dev(ctx, NULL,
 					  start + (first << PAGE_SHIFT),
 					  (i - first) << PAGE_SHIFT, &res);
 	}
 	/* Pages already there count in neither field: one call for the rest. */
 	if (placement == GM_PLACE_DEVICE)
-		gm_migrate_to_dev(ctx->as, ctx->dev, start,
+		gm_migrate_to_dev(ctx, NULL, start,
 				  npages << PAGE_SHIFT, &res);
 }
 
@@ -122,7 +122,7 @@ static void gm_fault_fetch_foreign(struct gm_ctx *ctx, unsigned long start,
 		}
 		for (first = i; i < npages && gm_fault_is_foreign(ctx, pfns[i]); )
 			i++;
-		gm_migrate_to_host(ctx->as, start + (first << PAGE_SHIFT),
+		gm_migrate_to_host(ctx, start + (first << PAGE_SHIFT),
 				   (i - first) << PAGE_SHIFT, &res);
 	}
 }
@@ -261,6 +261,7 @@ static int gm_fault_split_huge(struct mmu_interval_notifier *mni,
 	bool huge = false;
 	int err;
 
+	mmap_assert_locked(mm);
 	err = hmm_range_fault(&range);
 	if (err)
 		return err;

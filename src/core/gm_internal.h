@@ -14,8 +14,7 @@
  *     gm_ctx.pmap_lock
  *   gm_as.ctx_lock			attach/detach, device lookups of an as
  *   mmap_lock (read)			a CPU fault on a private page
- *     gm_as_registry_lock (spinlock)	mm -> as lookups of CPU faults
- *       gm_pt.lock
+ *     gm_pt.lock			from the address space's notifier
  * gm_dev.mem_rwsem is taken for write only to publish or unpublish the
  * memory; eviction then runs with no gmem lock held and locks device pages
  * through migrate_device_range(), never the mmap lock.
@@ -153,12 +152,16 @@ struct gm_pt {
  * @node: in gm_pt.inflight
  * @start: first address of the batch
  * @end: end of the batch
+ * @armed: the batch's pages are collected and locked: from now on, an
+ *	invalidation of them that is not the batch's own makes its outcome
+ *	unknown (before, the batch's own huge page splits invalidate them)
  * @invalidated: a foreign invalidation hit the batch; its outcome is unknown
  */
 struct gm_pt_inflight {
 	struct list_head node;
 	unsigned long start;
 	unsigned long end;
+	bool armed;
 	bool invalidated;
 };
 
@@ -168,11 +171,9 @@ struct gm_pt_inflight {
  * @ctx_lock: protects @ctxs
  * @ctxs: attached devices (struct gm_ctx)
  * @pt: logical page table
- * @registry: in gm_as_registry, for gm_as_note_host()
  */
 struct gm_as {
 	struct mmu_notifier mn;
-	struct hlist_node registry;
 	struct mutex ctx_lock;		/* see above: ctxs */
 	struct list_head ctxs;
 	struct gm_pt pt;
@@ -322,6 +323,9 @@ void gm_sysfs_exit(void);
 
 /* gm_physmem.c */
 void gm_physmem_destroy(struct gm_physmem *pm);
+void gm_physmem_huge_dest(struct folio *folio, unsigned long src,
+			  unsigned long *dst, struct page **spages,
+			  struct page **dpages);
 
 /* gm_private.c */
 vm_fault_t gm_private_migrate_to_ram(struct vm_fault *vmf);
@@ -344,9 +348,12 @@ void gm_pt_invalidate(struct gm_pt *pt, unsigned long start,
 		      unsigned long end, bool dropped);
 void gm_pt_inflight_begin(struct gm_pt *pt, struct gm_pt_inflight *f,
 			  unsigned long start, unsigned long end);
+void gm_pt_inflight_arm(struct gm_pt *pt, struct gm_pt_inflight *f);
+void gm_pt_inflight_cancel(struct gm_pt *pt, struct gm_pt_inflight *f);
 bool gm_pt_inflight_end_locked(struct gm_pt *pt, struct gm_pt_inflight *f);
 void gm_pt_set_locked(struct gm_pt *pt, unsigned long addr, u8 loc);
-void gm_pt_note_host(struct gm_pt *pt, unsigned long addr);
+void gm_pt_note_migrate(struct gm_pt *pt, unsigned long start,
+			unsigned long end);
 void gm_pt_read(struct gm_pt *pt, unsigned long start, unsigned long npages,
 		u8 *locs);
 bool gm_pt_needs_refresh(struct gm_pt *pt, unsigned long start,
@@ -404,7 +411,6 @@ int gm_notifier_enter_locked(struct gm_notifier *n, unsigned long start,
 
 /* gm_as.c */
 bool gm_as_has_dev(struct gm_as *as, const struct gm_dev *dev);
-void gm_as_note_host(struct mm_struct *mm, unsigned long addr);
 void gm_as_exit(void);
 
 /**

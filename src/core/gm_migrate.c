@@ -467,24 +467,19 @@ static int gm_batch_req_index(struct gm_batch *b, struct gm_dev *dev)
  */
 static bool gm_batch_prepare_huge_to_host(struct gm_batch *b)
 {
-	struct page *spage = migrate_pfn_to_page(b->src[0]);
 	struct folio *folio;
 	unsigned long k;
 
 	folio = gm_vma_alloc_huge_folio(b->mig.vma, b->mig.start);
 	if (!folio)
 		return false;
-	folio_lock(folio);
-	for (k = 0; k < b->mig.npages; k++) {
-		b->spages[k] = pfn_to_page(page_to_pfn(spage) + k);
-		b->dpages[k] = folio_page(folio, k);
+	gm_physmem_huge_dest(folio, b->src[0], &b->dst[0], b->spages,
+			     b->dpages);
+	for (k = 0; k < b->mig.npages; k++)
 		b->slot[k] = k;
-	}
-	b->dst[0] = migrate_pfn(folio_pfn(folio)) | GM_MIGRATE_PFN_COMPOUND |
-		    (b->src[0] & MIGRATE_PFN_WRITE);
 	b->huge = true;
 	b->ncopy = b->mig.npages;
-	b->req_devs[0] = gm_page_dev(spage);
+	b->req_devs[0] = gm_page_dev(b->spages[0]);
 	b->nreqs = 1;
 	gm_batch_submit(b, 0, GM_COPY_TO_HOST, 0, b->ncopy);
 	return true;
@@ -573,11 +568,12 @@ static void gm_batch_prepare_to_host(struct gm_migration *m,
  * Start a batch over [start, end) of @vma: collect and unmap its pages,
  * give them destinations and start the copies.
  *
- * The batch is announced to the page table's notifier only after
- * migrate_vma_setup(), which splits huge pages with invalidations of its
- * own; from then on the pages are locked behind migration entries, and
- * only a zap (MADV_DONTNEED and the like) can still take them away, which
- * the notifier and gm_batch_finish() catch.
+ * The batch is announced to the page table before migrate_vma_setup(), so
+ * that its invalidations of gmem's pages are known as its own, and armed
+ * after it: setup splits huge pages with invalidations of its own, and
+ * from then on the pages are locked behind migration entries, and only a
+ * zap (MADV_DONTNEED and the like) can still take them away, which the
+ * notifier and gm_batch_finish() catch.
  */
 static int gm_batch_start(struct gm_migration *m, struct gm_batch *b,
 			  struct vm_area_struct *vma, unsigned long start,
@@ -614,10 +610,13 @@ static int gm_batch_start(struct gm_migration *m, struct gm_batch *b,
 	b->not_moved = 0;
 	b->busy = 0;
 
-	err = migrate_vma_setup(&b->mig);
-	if (err)
-		return err;
 	gm_pt_inflight_begin(&m->as->pt, &b->inflight, start, end);
+	err = migrate_vma_setup(&b->mig);
+	if (err) {
+		gm_pt_inflight_cancel(&m->as->pt, &b->inflight);
+		return err;
+	}
+	gm_pt_inflight_arm(&m->as->pt, &b->inflight);
 
 	if (m->dev)
 		gm_batch_prepare_to_dev(m, b);
@@ -762,6 +761,7 @@ static int gm_migrate_locked(struct gm_migration *m, struct mm_struct *mm,
 	unsigned int turn = 0;
 	int err;
 
+	mmap_assert_locked(mm);
 	err = gm_check_vmas(mm, start, end);
 	if (!err)
 		err = gm_pt_prepare(&m->as->pt, start, end);
@@ -846,8 +846,9 @@ out_mmput:
 
 /**
  * gm_migrate_to_dev() - move a virtual range into a device's memory
- * @as: the address space
- * @dev: the device, attached to @as
+ * @ctx: the calling device's context: the process whose range it is
+ * @dev: the device to move to: @ctx's own (NULL says so), or another one
+ *	attached to the same process (a placement hint across devices)
  * @start: page-aligned start of the range
  * @len: page-aligned length in bytes
  * @res: filled with what moved
@@ -869,14 +870,15 @@ out_mmput:
  * Return: 0 (see @res for partial success), -EINVAL or -EOVERFLOW for a
  * bad range, -EFAULT if part of it is not mapped, -EOPNOTSUPP if part of it
  * is a shared, hugetlb or special mapping, -ENOSPC if it is larger than the
- * whole device memory, -ENXIO if @dev is not attached to @as, -ENODEV if
- * @dev has no memory or was destroyed, -ESRCH if the process exited,
- * -EINTR, -ENOMEM.
+ * whole device memory, -ENXIO if @dev is not attached to @ctx's process,
+ * -ENODEV if @dev has no memory or was destroyed, -ESRCH if the process
+ * exited, -EINTR, -ENOMEM.
  */
-int gm_migrate_to_dev(struct gm_as *as, struct gm_dev *dev,
+int gm_migrate_to_dev(struct gm_ctx *ctx, struct gm_dev *dev,
 		      unsigned long start, unsigned long len,
 		      struct gm_migrate_result *res)
 {
+	struct gm_as *as = ctx->as;
 	int err;
 
 	might_sleep();
@@ -884,7 +886,9 @@ int gm_migrate_to_dev(struct gm_as *as, struct gm_dev *dev,
 	err = gm_check_range(start, len);
 	if (err)
 		return err;
-	if (!gm_as_has_dev(as, dev))
+	if (!dev)
+		dev = ctx->dev;
+	else if (dev != ctx->dev && !gm_as_has_dev(as, dev))
 		return -ENXIO;
 
 	down_read(&dev->mem_rwsem);
@@ -901,7 +905,7 @@ EXPORT_SYMBOL_GPL(gm_migrate_to_dev);
 
 /**
  * gm_migrate_to_host() - move a virtual range back to host RAM
- * @as: the address space
+ * @ctx: the calling device's context: the process whose range it is
  * @start: page-aligned start of the range
  * @len: page-aligned length in bytes
  * @res: filled with what moved
@@ -918,7 +922,7 @@ EXPORT_SYMBOL_GPL(gm_migrate_to_dev);
  * is a shared, hugetlb or special mapping, -ESRCH if the process exited,
  * -EINTR, -ENOMEM.
  */
-int gm_migrate_to_host(struct gm_as *as, unsigned long start,
+int gm_migrate_to_host(struct gm_ctx *ctx, unsigned long start,
 		       unsigned long len, struct gm_migrate_result *res)
 {
 	int err;
@@ -928,13 +932,13 @@ int gm_migrate_to_host(struct gm_as *as, unsigned long start,
 	err = gm_check_range(start, len);
 	if (err)
 		return err;
-	return gm_migrate(as, NULL, start, len, res);
+	return gm_migrate(ctx->as, NULL, start, len, res);
 }
 EXPORT_SYMBOL_GPL(gm_migrate_to_host);
 
 /**
- * gm_as_query() - read where gmem placed a range of pages
- * @as: the address space
+ * gm_ctx_query() - read where gmem placed a range of pages
+ * @ctx: a context of the process whose range it is
  * @start: page-aligned start
  * @npages: number of pages, not zero
  * @locs: filled with one GMEM_LOC_* code per page
@@ -946,9 +950,10 @@ EXPORT_SYMBOL_GPL(gm_migrate_to_host);
  * Return: 0, -EINVAL or -EOVERFLOW for a bad range, -ENOMEM, -EBUSY if the
  * range kept changing while it was being checked.
  */
-int gm_as_query(struct gm_as *as, unsigned long start, unsigned long npages,
-		u8 *locs)
+int gm_ctx_query(struct gm_ctx *ctx, unsigned long start,
+		 unsigned long npages, u8 *locs)
 {
+	struct gm_as *as = ctx->as;
 	int err;
 
 	might_sleep();
@@ -963,4 +968,4 @@ int gm_as_query(struct gm_as *as, unsigned long start, unsigned long npages,
 	gm_pt_read(&as->pt, start, npages, locs);
 	return 0;
 }
-EXPORT_SYMBOL_GPL(gm_as_query);
+EXPORT_SYMBOL_GPL(gm_ctx_query);

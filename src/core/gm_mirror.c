@@ -500,7 +500,7 @@ int gm_ctx_map_init(struct gm_ctx *ctx)
 
 /*
  * Stop mirroring, drop every device mapping, destroy the page table.  No
- * other call on the context runs any more (gm_as_detach()).
+ * other call on the context runs any more (gm_ctx_destroy()).
  */
 void gm_ctx_map_fini(struct gm_ctx *ctx)
 {

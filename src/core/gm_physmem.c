@@ -11,6 +11,7 @@
 #include <linux/export.h>
 #include <linux/ioport.h>
 #include <linux/memremap.h>
+#include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -209,7 +210,7 @@ EXPORT_SYMBOL_GPL(gm_dev_private_supported);
  * Where the kernel migrates a transparent huge page as one folio (Linux
  * 7.x), gmem moves a PMD-aligned 2 MiB range into private device memory
  * as one huge page when its memory has a free aligned 2 MiB, and the CPU
- * maps it with one PMD; gm_mmu.pmap_enter then gets its pages in one run.
+ * maps it with one PMD; gm_mmu.pmap_enter then gets it as one 2 MiB entry.
  *
  * Return: true if private device memory can hold huge pages.
  */
@@ -218,3 +219,29 @@ bool gm_dev_huge_supported(void)
 	return gm_have_device_huge();
 }
 EXPORT_SYMBOL_GPL(gm_dev_huge_supported);
+
+/**
+ * gm_physmem_huge_dest() - copy a device huge page out into a host one
+ * @folio: a free host folio of HPAGE_PMD_ORDER; this call locks it
+ * @src: the migrate pfn of the device huge page
+ * @dst: set to the migrate pfn of @folio, as one compound destination
+ * @spages: filled with the HPAGE_PMD_NR pages of the device huge page
+ * @dpages: filled with those of @folio, for one copy request
+ *
+ * The one way a device huge page leaves device memory whole: a migration
+ * back to host RAM, a CPU fault on its PMD and eviction all use it.
+ */
+void gm_physmem_huge_dest(struct folio *folio, unsigned long src,
+			  unsigned long *dst, struct page **spages,
+			  struct page **dpages)
+{
+	unsigned long spfn = page_to_pfn(migrate_pfn_to_page(src)), k;
+
+	folio_lock(folio);
+	for (k = 0; k < HPAGE_PMD_NR; k++) {
+		spages[k] = pfn_to_page(spfn + k);
+		dpages[k] = folio_page(folio, k);
+	}
+	*dst = migrate_pfn(folio_pfn(folio)) | GM_MIGRATE_PFN_COMPOUND |
+	       (src & MIGRATE_PFN_WRITE);
+}

@@ -75,28 +75,24 @@ static unsigned int gm_private_huge_dest(struct gm_private_fault *f,
 	unsigned long write = f->src[0] & MIGRATE_PFN_WRITE, i;
 	struct folio *folio = gm_vma_alloc_huge_folio(vma, start);
 
+	if (folio) {
+		gm_physmem_huge_dest(folio, f->src[0], &f->dst[0], f->spages,
+				     f->dpages);
+		f->huge = true;
+		return npages;
+	}
 	for (i = 0; i < npages; i++) {
-		struct page *dpage;
+		struct page *dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma,
+						    start + (i << PAGE_SHIFT));
 
-		if (folio) {
-			dpage = folio_page(folio, i);
-		} else {
-			dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma,
-					       start + (i << PAGE_SHIFT));
-			if (!dpage)
-				break;
-			lock_page(dpage);
-			f->dst[i] = migrate_pfn(page_to_pfn(dpage)) | write;
-		}
+		if (!dpage)
+			break;
+		lock_page(dpage);
+		f->dst[i] = migrate_pfn(page_to_pfn(dpage)) | write;
 		f->spages[i] = pfn_to_page(page_to_pfn(shead) + i);
 		f->dpages[i] = dpage;
 	}
-	if (folio) {
-		folio_lock(folio);
-		f->dst[0] = migrate_pfn(folio_pfn(folio)) | write |
-			    GM_MIGRATE_PFN_COMPOUND;
-		f->huge = true;
-	} else if (i < npages) {
+	if (i < npages) {
 		/* All or nothing: the device page moves whole or not at all. */
 		while (i--) {
 			unlock_page(f->dpages[i]);
@@ -205,9 +201,7 @@ vm_fault_t gm_private_migrate_to_ram(struct vm_fault *vmf)
 		if (!(f->src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
 		moved += nr;
-		for (; nr; nr--, i++)
-			gm_as_note_host(vma->vm_mm, mig.start + (i << PAGE_SHIFT));
-		i--;
+		i += nr - 1;
 	}
 	migrate_vma_finalize(&mig);
 	atomic64_add(moved, &dev->to_host_pages);

@@ -95,22 +95,6 @@ void gm_pt_set_locked(struct gm_pt *pt, unsigned long addr, u8 loc)
 		block->loc[gm_pt_slot(addr)] = loc;
 }
 
-/*
- * Record that the page at @addr is now in host RAM, if gmem tracks it: a
- * page of a process gmem never migrated for (a fork child's copy of a
- * device page) has no block, and NONE is already right for it.
- */
-void gm_pt_note_host(struct gm_pt *pt, unsigned long addr)
-{
-	struct gm_pt_block *block;
-
-	spin_lock(&pt->lock);
-	block = xa_load(&pt->blocks, gm_pt_index(addr));
-	if (block)
-		block->loc[gm_pt_slot(addr)] = GMEM_LOC_HOST;
-	spin_unlock(&pt->lock);
-}
-
 static void gm_pt_block_invalidate(struct gm_pt_block *block,
 				   unsigned long slot, unsigned long n,
 				   bool dropped)
@@ -127,22 +111,17 @@ static void gm_pt_block_invalidate(struct gm_pt_block *block,
 			loc[i] |= GM_PT_STALE;
 }
 
-/*
- * [start, end) was invalidated: forget it if its pages are @dropped, else
- * mark what gmem knew of it stale.  Called from the address space's mmu
- * notifier, so it must not sleep.  Migration batches in flight over the
- * range learn that their outcome can no longer be trusted.
- */
-void gm_pt_invalidate(struct gm_pt *pt, unsigned long start, unsigned long end,
-		      bool dropped)
+/* gm_pt_invalidate() with pt->lock held. */
+static void gm_pt_invalidate_locked(struct gm_pt *pt, unsigned long start,
+				    unsigned long end, bool dropped)
 {
 	struct gm_pt_inflight *f;
 	struct gm_pt_block *block;
 	unsigned long index, addr, next;
 
-	spin_lock(&pt->lock);
+	lockdep_assert_held(&pt->lock);
 	list_for_each_entry(f, &pt->inflight, node)
-		if (f->start < end && start < f->end)
+		if (f->armed && f->start < end && start < f->end)
 			f->invalidated = true;
 
 	xa_for_each_range(&pt->blocks, index, block, gm_pt_index(start),
@@ -152,18 +131,76 @@ void gm_pt_invalidate(struct gm_pt *pt, unsigned long start, unsigned long end,
 		gm_pt_block_invalidate(block, gm_pt_slot(addr),
 				       (next - addr) >> PAGE_SHIFT, dropped);
 	}
+}
+
+/*
+ * [start, end) was invalidated: forget it if its pages are @dropped, else
+ * mark what gmem knew of it stale.  Called from the address space's mmu
+ * notifier, so it must not sleep.  Migration batches in flight over the
+ * range learn that their outcome can no longer be trusted.
+ */
+void gm_pt_invalidate(struct gm_pt *pt, unsigned long start, unsigned long end,
+		      bool dropped)
+{
+	spin_lock(&pt->lock);
+	gm_pt_invalidate_locked(pt, start, end, dropped);
 	spin_unlock(&pt->lock);
 }
 
-/* Announce a migration batch over [start, end) to gm_pt_invalidate(). */
+/*
+ * Pages of [start, end) move between gmem's pagemaps and host RAM.  Inside
+ * a batch in flight, that is the batch's own step, and the batch records
+ * its outcome when it commits.  Anything else, a CPU fault on a
+ * device-private page (physical memory, which knows nothing of address
+ * spaces), records nothing: mark the pages stale, so that the next reader
+ * takes the truth from the CPU page table.
+ */
+void gm_pt_note_migrate(struct gm_pt *pt, unsigned long start,
+			unsigned long end)
+{
+	struct gm_pt_inflight *f;
+
+	spin_lock(&pt->lock);
+	list_for_each_entry(f, &pt->inflight, node) {
+		if (f->start <= start && end <= f->end) {
+			spin_unlock(&pt->lock);
+			return;
+		}
+	}
+	gm_pt_invalidate_locked(pt, start, end, false);
+	spin_unlock(&pt->lock);
+}
+
+/*
+ * Announce a migration batch over [start, end), before migrate_vma_setup():
+ * its own invalidations of gmem's pages are then known as its own
+ * (gm_pt_note_migrate()).  gm_pt_inflight_arm() once the pages are locked.
+ */
 void gm_pt_inflight_begin(struct gm_pt *pt, struct gm_pt_inflight *f,
 			  unsigned long start, unsigned long end)
 {
 	f->start = start;
 	f->end = end;
+	f->armed = false;
 	f->invalidated = false;
 	spin_lock(&pt->lock);
 	list_add(&f->node, &pt->inflight);
+	spin_unlock(&pt->lock);
+}
+
+/* From now on, other invalidations of the batch make its outcome unknown. */
+void gm_pt_inflight_arm(struct gm_pt *pt, struct gm_pt_inflight *f)
+{
+	spin_lock(&pt->lock);
+	f->armed = true;
+	spin_unlock(&pt->lock);
+}
+
+/* The batch never started: forget it. */
+void gm_pt_inflight_cancel(struct gm_pt *pt, struct gm_pt_inflight *f)
+{
+	spin_lock(&pt->lock);
+	list_del(&f->node);
 	spin_unlock(&pt->lock);
 }
 

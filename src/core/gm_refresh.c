@@ -51,6 +51,7 @@ static int gm_snapshot_read(struct gm_snapshot *snap, struct mm_struct *mm,
 {
 	unsigned long addr = start;
 
+	mmap_assert_locked(mm);
 	while (addr < end) {
 		struct vm_area_struct *vma = find_vma(mm, addr);
 		struct hmm_range range = {

@@ -111,7 +111,6 @@ static int gmem_dmirror_open(struct inode *inode, struct file *file)
 {
 	struct miscdevice *misc = file->private_data;
 	struct gmem_dmirror *dm;
-	struct gm_as *as;
 	int err;
 
 	dm = kzalloc(sizeof(*dm), GFP_KERNEL);
@@ -119,13 +118,7 @@ static int gmem_dmirror_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	dm->fdev = container_of(misc, struct gmem_fake_dev, misc);
 
-	as = gm_as_get(current->mm);
-	if (IS_ERR(as)) {
-		err = PTR_ERR(as);
-		goto err_free;
-	}
-	dm->ctx = gm_as_attach(as, dm->fdev->gm);
-	gm_as_put(as);
+	dm->ctx = gm_ctx_create(dm->fdev->gm, current->mm);
 	if (IS_ERR(dm->ctx)) {
 		err = PTR_ERR(dm->ctx);
 		goto err_free;
@@ -142,7 +135,7 @@ static int gmem_dmirror_release(struct inode *inode, struct file *file)
 {
 	struct gmem_dmirror *dm = file->private_data;
 
-	gm_as_detach(dm->ctx);
+	gm_ctx_destroy(dm->ctx);
 	kfree(dm);
 	return 0;
 }
@@ -257,8 +250,7 @@ static int gmem_dmirror_migrate_to_dev(struct gmem_dmirror *dm,
 	 * Memory that cannot move (shared, file-backed) is not an error
 	 * here: the read-back below reports it, as -ENOENT.
 	 */
-	err = gm_migrate_to_dev(gm_ctx_as(dm->ctx), dm->fdev->gm, cmd->addr,
-				len, &res);
+	err = gm_migrate_to_dev(dm->ctx, NULL, cmd->addr, len, &res);
 	if (err && err != -EOPNOTSUPP)
 		return err;
 
@@ -282,7 +274,7 @@ static int gmem_dmirror_migrate_to_sys(struct gmem_dmirror *dm,
 	err = gmem_dmirror_check_vmas(cmd->addr, cmd->addr + len);
 	if (err)
 		return err;
-	err = gm_migrate_to_host(gm_ctx_as(dm->ctx), cmd->addr, len, &res);
+	err = gm_migrate_to_host(dm->ctx, cmd->addr, len, &res);
 	if (err)
 		return err;
 	cmd->cpages = res.moved;
@@ -453,7 +445,7 @@ static long gmem_dmirror_ioctl(struct file *file, unsigned int command,
 
 	if (!gmem_dmirror_known(command))
 		return -ENOTTY;
-	if (!gm_as_is_current(gm_ctx_as(dm->ctx)))
+	if (!gm_ctx_is_current(dm->ctx))
 		return -EACCES;
 	if (command == HMM_DMIRROR_RELEASE) {
 		err = gm_dev_evict(dm->fdev->gm);

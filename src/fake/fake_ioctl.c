@@ -48,7 +48,7 @@ static int gmem_fake_release(struct inode *inode, struct file *file)
 	struct gmem_fake_file *ff = file->private_data;
 
 	if (ff->ctx)
-		gm_as_detach(ff->ctx);
+		gm_ctx_destroy(ff->ctx);
 	kfree(ff);
 	return 0;
 }
@@ -83,7 +83,6 @@ static long gmem_fake_info(struct gmem_fake_file *ff, void __user *uarg)
 static long gmem_fake_attach(struct gmem_fake_file *ff)
 {
 	struct gm_ctx *ctx;
-	struct gm_as *as;
 	long ret = 0;
 
 	down_write(&ff->ctx_rwsem);
@@ -91,13 +90,7 @@ static long gmem_fake_attach(struct gmem_fake_file *ff)
 		ret = -EBUSY;
 		goto out;
 	}
-	as = gm_as_get(current->mm);
-	if (IS_ERR(as)) {
-		ret = PTR_ERR(as);
-		goto out;
-	}
-	ctx = gm_as_attach(as, ff->fdev->gm);
-	gm_as_put(as);
+	ctx = gm_ctx_create(ff->fdev->gm, current->mm);
 	if (IS_ERR(ctx))
 		ret = PTR_ERR(ctx);
 	else
@@ -114,28 +107,29 @@ static long gmem_fake_detach(struct gmem_fake_file *ff)
 	down_write(&ff->ctx_rwsem);
 	if (!ff->ctx)
 		ret = -ENOTCONN;
-	else if (!gm_as_is_current(gm_ctx_as(ff->ctx)))
+	else if (!gm_ctx_is_current(ff->ctx))
 		ret = -EACCES;
 	else
-		gm_as_detach(ff->ctx);
+		gm_ctx_destroy(ff->ctx);
 	if (!ret)
 		ff->ctx = NULL;
 	up_write(&ff->ctx_rwsem);
 	return ret;
 }
 
-/* The attached address space, if the caller may use it; ctx_rwsem held. */
-static struct gm_as *gmem_fake_caller_as(struct gmem_fake_file *ff, long *err)
+/* The attachment, if the caller may use it; ctx_rwsem held. */
+static struct gm_ctx *gmem_fake_caller_ctx(struct gmem_fake_file *ff,
+					   long *err)
 {
 	if (!ff->ctx) {
 		*err = -ENOTCONN;
 		return NULL;
 	}
-	if (!gm_as_is_current(gm_ctx_as(ff->ctx))) {
+	if (!gm_ctx_is_current(ff->ctx)) {
 		*err = -EACCES;
 		return NULL;
 	}
-	return gm_ctx_as(ff->ctx);
+	return ff->ctx;
 }
 
 static long gmem_fake_migrate(struct gmem_fake_file *ff, void __user *uarg)
@@ -143,7 +137,7 @@ static long gmem_fake_migrate(struct gmem_fake_file *ff, void __user *uarg)
 	struct gmem_fake_migrate arg;
 	struct gm_migrate_result res;
 	struct gmem_fake_dev *dest;
-	struct gm_as *as;
+	struct gm_ctx *ctx;
 	long ret;
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
@@ -152,15 +146,15 @@ static long gmem_fake_migrate(struct gmem_fake_file *ff, void __user *uarg)
 		return -EINVAL;
 
 	down_read(&ff->ctx_rwsem);
-	as = gmem_fake_caller_as(ff, &ret);
-	if (!as)
+	ctx = gmem_fake_caller_ctx(ff, &ret);
+	if (!ctx)
 		goto out;
 	if (arg.dest == GMEM_FAKE_DEST_HOST) {
-		ret = gm_migrate_to_host(as, arg.addr, arg.length, &res);
+		ret = gm_migrate_to_host(ctx, arg.addr, arg.length, &res);
 	} else {
 		dest = gmem_fake_dev_by_index(arg.dest);
 		if (dest)
-			ret = gm_migrate_to_dev(as, dest->gm, arg.addr,
+			ret = gm_migrate_to_dev(ctx, dest->gm, arg.addr,
 						arg.length, &res);
 		else
 			ret = -ENODEV;
@@ -178,7 +172,7 @@ out:
 static long gmem_fake_query(struct gmem_fake_file *ff, void __user *uarg)
 {
 	struct gmem_fake_query arg;
-	struct gm_as *as;
+	struct gm_ctx *ctx;
 	u8 *locs;
 	long ret;
 
@@ -192,9 +186,9 @@ static long gmem_fake_query(struct gmem_fake_file *ff, void __user *uarg)
 		return -ENOMEM;
 
 	down_read(&ff->ctx_rwsem);
-	as = gmem_fake_caller_as(ff, &ret);
-	if (as)
-		ret = gm_as_query(as, arg.addr, arg.npages, locs);
+	ctx = gmem_fake_caller_ctx(ff, &ret);
+	if (ctx)
+		ret = gm_ctx_query(ctx, arg.addr, arg.npages, locs);
 	up_read(&ff->ctx_rwsem);
 
 	if (!ret && copy_to_user(u64_to_user_ptr(arg.locs), locs, arg.npages))
@@ -224,7 +218,7 @@ static long gmem_fake_access(struct gmem_fake_file *ff, void __user *uarg,
 		return -ENOMEM;
 
 	down_read(&ff->ctx_rwsem);
-	if (!gmem_fake_caller_as(ff, &ret))
+	if (!gmem_fake_caller_ctx(ff, &ret))
 		goto out;
 	arg.faults = 0;
 	ubuf = u64_to_user_ptr(arg.buf);
@@ -264,7 +258,7 @@ static long gmem_fake_mmu_stats_ioctl(struct gmem_fake_file *ff,
 	long ret;
 
 	down_read(&ff->ctx_rwsem);
-	if (gmem_fake_caller_as(ff, &ret)) {
+	if (gmem_fake_caller_ctx(ff, &ret)) {
 		gmem_fake_mmu_stats(gm_ctx_pmap(ff->ctx), &st);
 		gm_ctx_get_stats(ff->ctx, &cs);
 		st.faults = atomic64_read(&ff->faults);
@@ -313,7 +307,7 @@ static long gmem_fake_unmap(struct gmem_fake_file *ff, void __user *uarg)
 
 	if (!ret) {
 		down_read(&ff->ctx_rwsem);
-		if (gmem_fake_caller_as(ff, &ret))
+		if (gmem_fake_caller_ctx(ff, &ret))
 			ret = gm_ctx_unmap(ff->ctx, ranges, arg.nr);
 		up_read(&ff->ctx_rwsem);
 	}
@@ -339,7 +333,7 @@ static long gmem_fake_prefetch(struct gmem_fake_file *ff, void __user *uarg)
 		opts.placement = GM_PLACE_DEVICE;
 
 	down_read(&ff->ctx_rwsem);
-	if (gmem_fake_caller_as(ff, &ret))
+	if (gmem_fake_caller_ctx(ff, &ret))
 		ret = gm_dev_fault(ff->ctx, arg.addr, arg.length,
 				   arg.flags & GMEM_FAKE_PREFETCH_WRITE ?
 				   GM_PROT_READ | GM_PROT_WRITE : GM_PROT_READ,
