@@ -117,12 +117,6 @@ static void gm_as_put(struct gm_as *as)
 	mmu_notifier_put(&as->mn);
 }
 
-/* Is this the address space of the calling process? */
-static bool gm_as_is_current(const struct gm_as *as)
-{
-	return gm_as_mm(as) == current->mm;
-}
-
 /**
  * gm_ctx_create() - attach a device to a process's address space
  * @dev: the device
@@ -234,7 +228,7 @@ EXPORT_SYMBOL_GPL(gm_ctx_destroy);
  */
 bool gm_ctx_is_current(const struct gm_ctx *ctx)
 {
-	return gm_as_is_current(ctx->as);
+	return gm_as_mm(ctx->as) == current->mm;
 }
 EXPORT_SYMBOL_GPL(gm_ctx_is_current);
 

@@ -27,6 +27,7 @@
 /**
  * struct gmem_fake_dev - one fake accelerator
  * @index: N of /dev/gmem_fakeN or /dev/hmm_dmirrorN
+ * @dmirror: it is /dev/hmm_dmirrorN, with the ABI of the kernel's test_hmm
  * @name: the device node's name
  * @parent: the bus device of the fake accelerator (@pci's or @pdev's),
  *	parent of @misc and of its gmem device, the device DMA maps for
@@ -48,6 +49,7 @@
  */
 struct gmem_fake_dev {
 	unsigned int index;
+	bool dmirror;
 	char name[24];
 	struct device *parent;
 	struct pci_dev *pci;

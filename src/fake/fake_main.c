@@ -75,8 +75,9 @@ MODULE_PARM_DESC(dmirror_huge, "read-only: that private memory holds huge pages"
 
 /*
  * The devices of each role.  Written at probe and remove only; the ioctls
- * that look a device up by index run with a file of the module open, and
- * rmmod is the only way a role goes (fake_pci.c suppresses sysfs unbind).
+ * that look a device up by index run with a file of the module open, which
+ * keeps rmmod away, and sysfs unbind is suppressed (fake_pci.c).  Removing
+ * the PCI device itself with a node open is not handled yet (README).
  */
 static struct gmem_fake_dev *gmem_fake_devs[GMEM_FAKE_MAX_DEVICES];
 static struct gmem_fake_dev *gmem_fake_dmirrors[GMEM_FAKE_DMIRRORS];
@@ -148,6 +149,7 @@ static struct gmem_fake_dev *gmem_fake_dmirror_alloc(unsigned int index)
 	if (!fdev)
 		return NULL;
 	fdev->index = index;
+	fdev->dmirror = true;
 	snprintf(fdev->name, sizeof(fdev->name), "hmm_dmirror%u", index);
 	if (index >= 2) {
 		fdev->mem_type = GM_MEM_COHERENT;
@@ -219,7 +221,7 @@ struct gmem_fake_dev *gmem_fake_role_take(struct pci_dev *pci)
  */
 void gmem_fake_role_put(struct gmem_fake_dev *fdev)
 {
-	struct gmem_fake_dev **slots = fdev->name[0] == 'h' ?
+	struct gmem_fake_dev **slots = fdev->dmirror ?
 		gmem_fake_dmirrors : gmem_fake_devs;
 
 	mutex_lock(&gmem_fake_roles_lock);
@@ -297,8 +299,8 @@ int gmem_fake_dev_start(struct gmem_fake_dev *fdev)
 
 	fdev->misc.minor = MISC_DYNAMIC_MINOR;
 	fdev->misc.name = fdev->name;
-	fdev->misc.fops = fdev->name[0] == 'h' ? &gmem_fake_dmirror_fops :
-						 &gmem_fake_fops;
+	fdev->misc.fops = fdev->dmirror ? &gmem_fake_dmirror_fops :
+					  &gmem_fake_fops;
 	fdev->misc.mode = 0600;
 	fdev->misc.parent = fdev->parent;
 	err = misc_register(&fdev->misc);
