@@ -124,44 +124,48 @@ static int gmem_fake_check_params(void)
 	return 0;
 }
 
-/* A device of role @index among gmem_fake0.., memory not yet placed. */
-static struct gmem_fake_dev *gmem_fake_plain_alloc(unsigned int index)
+/* gmem_fake0..: coherent memory. */
+static void gmem_fake_plain_memory(struct gmem_fake_dev *fdev)
 {
-	struct gmem_fake_dev *fdev = kzalloc(sizeof(*fdev), GFP_KERNEL);
-
-	if (!fdev)
-		return NULL;
-	fdev->index = index;
 	fdev->mem_type = GM_MEM_COHERENT;
 	if (num_sizes)
-		fdev->devmem_size = devmem_size[num_sizes == 1 ? 0 : index];
+		fdev->devmem_size = devmem_size[num_sizes == 1 ? 0 : fdev->index];
 	if (!gmem_fake_use_pci())
-		fdev->devmem_phys = devmem_base[index];
-	snprintf(fdev->name, sizeof(fdev->name), "gmem_fake%u", index);
-	return fdev;
+		fdev->devmem_phys = devmem_base[fdev->index];
 }
 
 /* hmm_dmirror0-1: private memory where the kernel can; 2-3: coherent. */
-static struct gmem_fake_dev *gmem_fake_dmirror_alloc(unsigned int index)
+static void gmem_fake_dmirror_memory(struct gmem_fake_dev *fdev)
 {
-	struct gmem_fake_dev *fdev = kzalloc(sizeof(*fdev), GFP_KERNEL);
-
-	if (!fdev)
-		return NULL;
-	fdev->index = index;
-	fdev->dmirror = true;
-	snprintf(fdev->name, sizeof(fdev->name), "hmm_dmirror%u", index);
-	if (index >= 2) {
+	if (fdev->index >= 2) {
 		fdev->mem_type = GM_MEM_COHERENT;
 		fdev->devmem_size = dmirror_coherent_size;
 		if (!gmem_fake_use_pci())
-			fdev->devmem_phys = dmirror_coherent_base[index - 2];
+			fdev->devmem_phys = dmirror_coherent_base[fdev->index - 2];
 	} else if (gm_dev_private_supported()) {
 		fdev->mem_type = GM_MEM_PRIVATE;
 		fdev->devmem_size = dmirror_private_size;
 	}
 	/* Device faults never migrate, as in the kernel's lib/test_hmm. */
 	fdev->placement = GM_PLACE_IN_PLACE;
+}
+
+/* The device of a role, its memory not yet placed. */
+static struct gmem_fake_dev *gmem_fake_role_alloc(bool dmirror,
+						  unsigned int index)
+{
+	struct gmem_fake_dev *fdev = kzalloc(sizeof(*fdev), GFP_KERNEL);
+
+	if (!fdev)
+		return NULL;
+	fdev->index = index;
+	fdev->dmirror = dmirror;
+	snprintf(fdev->name, sizeof(fdev->name), "%s%u",
+		 dmirror ? "hmm_dmirror" : "gmem_fake", index);
+	if (dmirror)
+		gmem_fake_dmirror_memory(fdev);
+	else
+		gmem_fake_plain_memory(fdev);
 	return fdev;
 }
 
@@ -176,13 +180,13 @@ static struct gmem_fake_dev **gmem_fake_next_role(struct gmem_fake_dev **fdev)
 	*fdev = NULL;
 	for (i = 0; i < num_devices; i++) {
 		if (!gmem_fake_devs[i]) {
-			*fdev = gmem_fake_plain_alloc(i);
+			*fdev = gmem_fake_role_alloc(false, i);
 			return &gmem_fake_devs[i];
 		}
 	}
 	for (i = 0; dmirror && i < GMEM_FAKE_DMIRRORS; i++) {
 		if (!gmem_fake_dmirrors[i]) {
-			*fdev = gmem_fake_dmirror_alloc(i);
+			*fdev = gmem_fake_role_alloc(true, i);
 			return &gmem_fake_dmirrors[i];
 		}
 	}
