@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * gmem_fake lifecycles: fork, munmap and exit with pages on the device,
- * rmmod with pages mapped, repeated load/unload.
+ * rmmod with pages mapped, removal of the PCI device under an open file,
+ * repeated load/unload.
  *
  * The module tests need GMEM_FAKE_PARAMS (set by the VM harness) to load the
  * module again, and close every fd first: an open fd pins the module.
@@ -249,6 +250,99 @@ TEST_F_TIMEOUT(lifecycle, rmmod_with_pages_mapped, LC_TIMEOUT)
 	ASSERT_EQ(0, gm_query_count(fd, self->buf, n, GMEM_LOC_DEV(info.gm_dev_id)));
 	close(fd);
 	ASSERT_EQ(-1, gm_check(self->buf, 0, n, 5));
+}
+
+/*
+ * The PCI device of gmem_fake0 goes (as in a hot unplug: sysfs "remove")
+ * while a process has it open and attached, with pages in its memory and
+ * host pages mapped by its MMU, and a second fd open unattached.  The
+ * pages come back to host RAM with their data and the device's stores,
+ * every ioctl on the open fds fails with -ENODEV, closing them is clean
+ * (no leak, no DMA-API report: the debug lane checks), and a PCI rescan
+ * brings the device back in its role, empty and usable.
+ */
+TEST_F_TIMEOUT(lifecycle, pci_remove_with_a_node_open, LC_TIMEOUT)
+{
+	const size_t len = 4 * GM_MIB, n = gm_pages(len);
+	const struct gmem_fake_info i0 = self->d.info[0];
+	struct gmem_fake_prefetch pre = { .flags = GMEM_FAKE_PREFETCH_IN_PLACE |
+						   GMEM_FAKE_PREFETCH_WRITE };
+	char fn[PATH_MAX], fn2[PATH_MAX], path[PATH_MAX + 16];
+	const uint64_t mark = 0x64657673746f7265ull;	/* "devstore" */
+	struct gmem_fake_mmu_stats st;
+	struct gmem_fake_migrate m;
+	struct gmem_fake_info info;
+	struct gm_pfns pf;
+	uint64_t word;
+	char *buf;
+	int fd, idle;
+
+	if (!(i0.flags & GMEM_FAKE_INFO_PCI))
+		SKIP(return, "gmem_fake0 runs on memmap= memory, not on a PCI device");
+	gm_devs_close(&self->d);
+	ASSERT_NE(NULL, realpath("/sys/class/gmem/gmem_fake0/device", fn));
+
+	fd = gm_open(0);
+	ASSERT_LE(0, fd);
+	idle = gm_open(0);
+	ASSERT_LE(0, idle);
+	ASSERT_EQ(0, gm_attach(fd));
+	buf = map_buf(self, 2 * len);
+	ASSERT_NE(NULL, buf);
+	gm_fill(buf, 0, 2 * n, 9);
+	/* First half into device memory, second half mapped by the device. */
+	ASSERT_EQ(0, gm_migrate(fd, buf, len, 0, &m));
+	ASSERT_EQ(n, m.moved);
+	pre.addr = (uintptr_t)buf + len;
+	pre.length = len;
+	ASSERT_EQ(0, gm_ioctl(fd, GMEM_FAKE_IOC_PREFETCH, &pre));
+	ASSERT_EQ(0, gm_dev_access(fd, buf + len, sizeof(mark), (void *)&mark,
+				   true, NULL));
+	ASSERT_EQ(0, gm_mmu_stats(fd, &st));
+	ASSERT_LE(n, st.mapped_pages);
+
+	snprintf(path, sizeof(path), "%s/remove", fn);
+	ASSERT_EQ(0, gm_write_file(path, "1")) TH_LOG("%s", path);
+	ASSERT_EQ(0, gm_wait_path(DEV0, false, 5000));
+	ASSERT_EQ(0, gm_wait_path("/sys/class/gmem/gmem_fake0", false, 5000));
+	ASSERT_NE(0, access(fn, F_OK)) TH_LOG("%s still there", fn);
+
+	EXPECT_EQ(-ENODEV, gm_info(fd, &info));
+	EXPECT_EQ(-ENODEV, gm_info(idle, &info));
+	EXPECT_EQ(-ENODEV, gm_attach(idle));
+	EXPECT_EQ(-ENODEV, gm_migrate(fd, buf, len, 0, &m));
+	EXPECT_EQ(-ENODEV, gm_dev_access(fd, buf, sizeof(word), &word, false, NULL));
+	EXPECT_EQ(-ENODEV, gm_mmu_stats(fd, &st));
+	EXPECT_EQ(-ENODEV, gm_detach(fd));
+
+	/* Everything is in host RAM, with the data and the device's store. */
+	ASSERT_EQ(0, gm_pfns_dev(buf, 2 * n, &i0, &pf));
+	EXPECT_EQ(2 * n, pf.present);
+	EXPECT_EQ(0, pf.in_dev);
+	EXPECT_EQ(-1, gm_check(buf, 0, n, 9));
+	EXPECT_EQ(0, memcmp(buf + len, &mark, sizeof(mark)));
+	memcpy(buf + len, &(uint64_t){ gm_pat(9, n, 0) }, sizeof(mark));
+	EXPECT_EQ(-1, gm_check(buf, n, n, 9));
+	ASSERT_EQ(0, close(idle));
+	ASSERT_EQ(0, close(fd));
+
+	ASSERT_EQ(0, gm_write_file("/sys/bus/pci/rescan", "1"));
+	ASSERT_EQ(0, gm_wait_path(DEV0, true, 5000)) TH_LOG("no " DEV0 " after a PCI rescan");
+	ASSERT_NE(NULL, realpath("/sys/class/gmem/gmem_fake0/device", fn2));
+	EXPECT_STREQ(fn, fn2);
+	fd = gm_open(0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, gm_info(fd, &info));
+	EXPECT_EQ(i0.total_pages, info.total_pages);
+	EXPECT_EQ(info.total_pages, info.free_pages);
+	EXPECT_EQ(0, info.to_dev_pages);
+	ASSERT_EQ(0, gm_attach(fd));
+	ASSERT_EQ(0, gm_migrate(fd, buf, 2 * len, 0, &m));
+	EXPECT_EQ(2 * n, m.moved);
+	ASSERT_EQ(0, gm_dev_access(fd, buf, sizeof(word), &word, false, NULL));
+	EXPECT_EQ(gm_pat(9, 0, 0), word);
+	EXPECT_EQ(-1, gm_check(buf, 0, 2 * n, 9));
+	ASSERT_EQ(0, close(fd));
 }
 
 /* Required test 11: 20 unload/load cycles, INFO works after each load. */

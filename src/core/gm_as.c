@@ -173,6 +173,17 @@ struct gm_ctx *gm_ctx_create(struct gm_dev *dev, struct mm_struct *mm)
 	err = gm_ctx_map_init(ctx);
 	if (err)
 		goto err_unlist;
+	/* Listed before gm_dev_destroy() looks, or it marked @dev dead first. */
+	mutex_lock(&dev->ctx_lock);
+	if (READ_ONCE(dev->dead)) {
+		gm_ctx_map_fini(ctx);
+		err = -ENODEV;
+	} else {
+		list_add_tail(&ctx->dev_node, &dev->ctxs);
+	}
+	mutex_unlock(&dev->ctx_lock);
+	if (err)
+		goto err_unlist;
 	gm_dev_get(dev);
 	mmput(mm);
 	return ctx;
@@ -194,10 +205,11 @@ EXPORT_SYMBOL_GPL(gm_ctx_create);
  * gm_ctx_destroy() - detach a device from an address space
  * @ctx: the context, of gm_ctx_create()
  *
- * The device's mappings go and its page table is destroyed.  Pages already
- * migrated to the device stay there: they belong to the process, which
- * can still use them, migrate them back, or free them.  No other call on
- * @ctx may run during or after this one.
+ * The device's mappings go and its page table is destroyed, unless
+ * gm_dev_destroy() did that already; then no callback of the device is
+ * called.  Pages already migrated to the device stay there: they belong to
+ * the process, which can still use them, migrate them back, or free them.
+ * No other call on @ctx may run during or after this one.
  *
  * Context: process context, may sleep.
  */
@@ -206,7 +218,10 @@ void gm_ctx_destroy(struct gm_ctx *ctx)
 	struct gm_as *as = ctx->as;
 
 	might_sleep();
+	mutex_lock(&ctx->dev->ctx_lock);
+	list_del(&ctx->dev_node);
 	gm_ctx_map_fini(ctx);
+	mutex_unlock(&ctx->dev->ctx_lock);
 	mutex_lock(&as->ctx_lock);
 	list_del(&ctx->node);
 	mutex_unlock(&as->ctx_lock);
@@ -256,6 +271,22 @@ bool gm_as_has_dev(struct gm_as *as, const struct gm_dev *dev)
 			found = true;
 	mutex_unlock(&as->ctx_lock);
 	return found;
+}
+
+/*
+ * gm_dev_destroy(): the device goes, its contexts stay until their owners
+ * destroy them.  Take the device's side of each down now, while the
+ * driver's struct device still exists.
+ */
+void gm_dev_unplug_ctxs(struct gm_dev *dev)
+{
+	struct gm_ctx *ctx;
+
+	might_sleep();
+	mutex_lock(&dev->ctx_lock);
+	list_for_each_entry(ctx, &dev->ctxs, dev_node)
+		gm_ctx_map_unplug(ctx);
+	mutex_unlock(&dev->ctx_lock);
 }
 
 /* Module exit: wait for the SRCU callbacks that free address spaces. */

@@ -380,7 +380,8 @@ static int gm_fault_exclusive(struct gm_ctx *ctx, struct mm_struct *mm,
  * range kept being invalidated (struct gm_retry says how long), -ENOMEM
  * (also for a DMA mapping that failed, and with GM_PLACE_DEVICE for a page
  * that could not move into device memory), or the error of
- * gm_mmu.pmap_enter.  For GM_PROT_ATOMIC also -EOPNOTSUPP
+ * gm_mmu.pmap_enter, or -ENODEV once the device was destroyed.  For
+ * GM_PROT_ATOMIC also -EOPNOTSUPP
  * on kernels without device-exclusive entries, and -EBUSY if a page could
  * not be made exclusive.
  */
@@ -419,7 +420,8 @@ int gm_dev_fault(struct gm_ctx *ctx, unsigned long va, unsigned long len,
 				       GM_GFP_MAY_FAIL);
 	if (pfns && addrs && locs && (pages || !(access & GM_PROT_ATOMIC))) {
 		down_read(&ctx->notifier_rwsem);
-		for (addr = va, err = 0; addr < end && !err; addr = next) {
+		err = ctx->unplugged ? -ENODEV : 0;
+		for (addr = va; addr < end && !err; addr = next) {
 			struct gm_notifier *n = gm_notifier_get(ctx, mm, addr);
 			unsigned long npages;
 
@@ -465,7 +467,8 @@ EXPORT_SYMBOL_GPL(gm_dev_fault);
  * Context: process context, may sleep; takes the mmap lock for read.
  * Return: 0, -EINVAL or -EOVERFLOW for a bad range, -EOPNOTSUPP for a
  * device without page tables, -ESRCH if the process exited, -EFAULT if
- * part of the range is not mapped, -EBUSY if it kept changing.
+ * part of the range is not mapped, -EBUSY if it kept changing, -ENODEV
+ * once the device was destroyed.
  */
 int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
 		    unsigned long npages, unsigned long *hmm_pfns)
@@ -486,6 +489,8 @@ int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
 	down_read(&ctx->notifier_rwsem);
+	if (ctx->unplugged)
+		err = -ENODEV;
 	for (addr = va; addr < end && !err; addr = next) {
 		struct gm_notifier *n = gm_notifier_get(ctx, mm, addr);
 		struct hmm_range range = {

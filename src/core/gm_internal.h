@@ -10,8 +10,9 @@
  *         gm_devmem_alloc.lock		device page allocation (may sleep)
  *           gm_pt.lock (spinlock)	logical page table entries
  *         gm_ctx.pmap_lock		invalidations, device page table updates
- *   gm_ctx.notifier_rwsem (write)	removing notifiers
- *     gm_ctx.pmap_lock
+ *   gm_dev.ctx_lock			detach, gm_dev_destroy()
+ *     gm_ctx.notifier_rwsem (write)	removing notifiers, unplugging
+ *       gm_ctx.pmap_lock
  *   gm_as.ctx_lock			attach/detach, device lookups of an as
  *   mmap_lock (read)			a CPU fault on a private page
  *     gm_pt.lock			from the address space's notifier
@@ -112,6 +113,10 @@ struct gm_physmem {
  *	waits for them and they never see half-torn-down memory
  * @physmem: registered device memory, NULL before registration
  * @dead: gm_dev_destroy() was called; no new attachments or migrations in
+ * @ctx_lock: protects @ctxs, and is held while the device side of a
+ *	context is torn down (detach, or gm_dev_destroy()), so that the two
+ *	never both call the device's callbacks for one context
+ * @ctxs: contexts attached to the device (struct gm_ctx.dev_node)
  * @to_dev_pages: counters, see struct gm_dev_stats
  * @to_host_pages: see struct gm_dev_stats
  * @evicted_pages: see struct gm_dev_stats
@@ -126,6 +131,8 @@ struct gm_dev {
 	struct rw_semaphore mem_rwsem;
 	struct gm_physmem *physmem;
 	bool dead;
+	struct mutex ctx_lock;		/* see above */
+	struct list_head ctxs;
 	atomic64_t to_dev_pages;
 	atomic64_t to_host_pages;
 	atomic64_t evicted_pages;
@@ -184,6 +191,12 @@ struct gm_as {
  * @as: the address space; the context holds a reference
  * @dev: the device; the context holds a reference
  * @node: in gm_as.ctxs
+ * @dev_node: in gm_dev.ctxs
+ * @unplugged: the device's side is gone (gm_dev_destroy(), or detach):
+ *	no mapping, no page table, no callback of the device any more; calls
+ *	that need the device fail with -ENODEV.  Set under @notifier_rwsem
+ *	(write) and @pmap_lock, so either one held for read or taken is
+ *	enough to test it
  * @pmap_lock: the "driver lock" of the hmm.rst recipe: serialises
  *	gm_mmu.pmap_enter after mmu_interval_read_retry() against the
  *	invalidations that release and protect mappings, and guards the
@@ -203,6 +216,8 @@ struct gm_ctx {
 	struct gm_as *as;
 	struct gm_dev *dev;
 	struct list_head node;
+	struct list_head dev_node;
+	bool unplugged;
 	struct mutex pmap_lock;		/* see above */
 	void *pmap;
 	struct rw_semaphore notifier_rwsem;
@@ -305,8 +320,13 @@ static inline bool gm_retry_again(struct gm_retry *r)
 }
 
 /* gm_dev.c */
+struct gm_dev *gm_dev_register(struct device *parent, const struct gm_mmu *mmu,
+			       const char *name, void *drvdata,
+			       const struct attribute_group **groups);
+void gm_dev_unregister(struct gm_dev *dev);
 void gm_dev_get(struct gm_dev *dev);
 void gm_dev_put(struct gm_dev *dev);
+int gm_devs_init(void);
 void gm_devs_exit(void);
 const char *gm_dev_name(const struct gm_dev *dev);
 
@@ -317,9 +337,7 @@ static inline struct device *gm_dev_dma_device(struct gm_dev *dev)
 }
 
 /* gm_sysfs.c */
-extern struct class gm_class;
-int gm_sysfs_init(void);
-void gm_sysfs_exit(void);
+extern const struct attribute_group *gm_dev_attr_groups[];
 
 /* gm_physmem.c */
 void gm_physmem_destroy(struct gm_physmem *pm);
@@ -399,6 +417,7 @@ void gm_inject_fault_delay(void);
 /* gm_mirror.c */
 bool gm_mmu_has_pmap(const struct gm_mmu *mmu);
 int gm_ctx_map_init(struct gm_ctx *ctx);
+void gm_ctx_map_unplug(struct gm_ctx *ctx);
 void gm_ctx_map_fini(struct gm_ctx *ctx);
 struct gm_notifier *gm_notifier_get(struct gm_ctx *ctx, struct mm_struct *mm,
 				    unsigned long addr);
@@ -411,6 +430,7 @@ int gm_notifier_enter_locked(struct gm_notifier *n, unsigned long start,
 
 /* gm_as.c */
 bool gm_as_has_dev(struct gm_as *as, const struct gm_dev *dev);
+void gm_dev_unplug_ctxs(struct gm_dev *dev);
 void gm_as_exit(void);
 
 /**

@@ -9,7 +9,7 @@ static int __init gm_init(void)
 {
 	int err;
 
-	err = gm_sysfs_init();
+	err = gm_devs_init();
 	if (err)
 		return err;
 	pr_info("gmem: ABI %d, %s buddy allocator\n", GMEM_ABI_VERSION,
@@ -23,7 +23,6 @@ static void __exit gm_exit(void)
 	gm_debugfs_exit();
 	gm_as_exit();
 	gm_devs_exit();
-	gm_sysfs_exit();
 }
 
 module_init(gm_init);

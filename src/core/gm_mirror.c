@@ -499,24 +499,65 @@ int gm_ctx_map_init(struct gm_ctx *ctx)
 }
 
 /*
- * Stop mirroring, drop every device mapping, destroy the page table.  No
- * other call on the context runs any more (gm_ctx_destroy()).
+ * Take the device's side of @ctx down: release every mapping, flush the
+ * TLB, unmap the DMA addresses and destroy the page table.  After this no
+ * callback of the device is called for @ctx.  The notifiers stay, with
+ * nothing left to release, until gm_ctx_map_fini().
  */
-void gm_ctx_map_fini(struct gm_ctx *ctx)
+static void gm_ctx_map_teardown(struct gm_ctx *ctx)
 {
 	const struct gm_mmu *mmu = ctx->dev->mmu;
+	bool has_pmap = gm_mmu_has_pmap(mmu);
 	struct gm_notifier *n;
 	unsigned long idx;
 
-	if (!gm_mmu_has_pmap(mmu))
+	lockdep_assert_held_write(&ctx->notifier_rwsem);
+	if (ctx->unplugged)
 		return;
-	down_write(&ctx->notifier_rwsem);
 	mutex_lock(&ctx->pmap_lock);
-	mmu->pmap_release(ctx->dev, ctx->pmap, 0, TASK_SIZE);
-	mmu->tlb_invl(ctx->dev, ctx->pmap, 0, TASK_SIZE);
-	xa_for_each(&ctx->notifiers, idx, n)
-		gm_notifier_forget_locked(n, 0, GM_NOTIFIER_PAGES - 1);
+	if (has_pmap) {
+		mmu->pmap_release(ctx->dev, ctx->pmap, 0, TASK_SIZE);
+		mmu->tlb_invl(ctx->dev, ctx->pmap, 0, TASK_SIZE);
+		xa_for_each(&ctx->notifiers, idx, n)
+			gm_notifier_forget_locked(n, 0, GM_NOTIFIER_PAGES - 1);
+	}
+	ctx->unplugged = true;
 	mutex_unlock(&ctx->pmap_lock);
+	if (has_pmap)
+		mmu->pmap_destroy(ctx->dev, ctx->pmap);
+	ctx->pmap = NULL;
+}
+
+/**
+ * gm_ctx_map_unplug() - the device of @ctx goes away before @ctx does
+ * @ctx: an attached context
+ *
+ * Called by gm_dev_destroy(), under gm_dev.ctx_lock, while the driver's
+ * struct device still exists: the DMA addresses must go now.  Faults and
+ * snapshots in flight finish first (they hold the notifier rwsem); later
+ * ones fail with -ENODEV.
+ */
+void gm_ctx_map_unplug(struct gm_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->dev->ctx_lock);
+	down_write(&ctx->notifier_rwsem);
+	gm_ctx_map_teardown(ctx);
+	up_write(&ctx->notifier_rwsem);
+}
+
+/*
+ * Stop mirroring: take the device's side down unless gm_dev_destroy() did,
+ * and remove every notifier.  No other call on the context runs any more
+ * (gm_ctx_destroy()).
+ */
+void gm_ctx_map_fini(struct gm_ctx *ctx)
+{
+	struct gm_notifier *n;
+	unsigned long idx;
+
+	lockdep_assert_held(&ctx->dev->ctx_lock);
+	down_write(&ctx->notifier_rwsem);
+	gm_ctx_map_teardown(ctx);
 	xa_for_each(&ctx->notifiers, idx, n) {
 		xa_erase(&ctx->notifiers, idx);
 		gm_notifier_free(ctx, n);
@@ -525,7 +566,6 @@ void gm_ctx_map_fini(struct gm_ctx *ctx)
 	/* No notifier is left to queue the worker again. */
 	cancel_work_sync(&ctx->notifier_gc);
 	xa_destroy(&ctx->notifiers);
-	mmu->pmap_destroy(ctx->dev, ctx->pmap);
 }
 
 /*
@@ -573,7 +613,8 @@ static void gm_ctx_forget_locked(struct gm_ctx *ctx, unsigned long start,
  * Context: process context, may sleep.
  * Return: 0, -EINVAL for a bad count or an unaligned or empty range,
  * -EOVERFLOW for one that wraps or ends above the user address space,
- * -EOPNOTSUPP for a device without page tables.
+ * -EOPNOTSUPP for a device without page tables, -ENODEV once the device
+ * was destroyed.
  */
 int gm_ctx_unmap(struct gm_ctx *ctx, const struct gm_va_range *ranges,
 		 unsigned int nr)
@@ -598,6 +639,10 @@ int gm_ctx_unmap(struct gm_ctx *ctx, const struct gm_va_range *ranges,
 		return -EOPNOTSUPP;
 
 	down_read(&ctx->notifier_rwsem);
+	if (ctx->unplugged) {
+		up_read(&ctx->notifier_rwsem);
+		return -ENODEV;
+	}
 	mutex_lock(&ctx->pmap_lock);
 	for (i = 0; i < nr; i++)
 		mmu->pmap_release(ctx->dev, ctx->pmap, ranges[i].start,
@@ -621,7 +666,8 @@ EXPORT_SYMBOL_GPL(gm_ctx_unmap);
  * gm_ctx_pmap() - the device page table of a context
  * @ctx: the context
  *
- * Return: what gm_mmu.pmap_create stored, NULL for a device without one.
+ * Return: what gm_mmu.pmap_create stored, NULL for a device without one
+ * and once the device was destroyed.
  */
 void *gm_ctx_pmap(const struct gm_ctx *ctx)
 {

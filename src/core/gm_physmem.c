@@ -193,6 +193,39 @@ void gm_physmem_destroy(struct gm_physmem *pm)
 }
 
 /**
+ * gm_dev_page_offset() - where a page of device memory sits in it
+ * @dev: the device owning @page
+ * @page: a page of @dev's registered memory, as found in a gm_copy_req
+ *
+ * Return: the byte offset of @page from the start of the memory given to
+ * gm_dev_register_physmem().
+ */
+u64 gm_dev_page_offset(const struct gm_dev *dev, const struct page *page)
+{
+	const struct gm_physmem *pm;
+
+	pm = container_of(gm_page_pgmap(page), struct gm_physmem, pgmap);
+	return (u64)(page_to_pfn(page) - pm->base_pfn) << PAGE_SHIFT;
+}
+EXPORT_SYMBOL_GPL(gm_dev_page_offset);
+
+/**
+ * gm_page_dev() - the gmem device whose memory holds a page
+ * @page: any page
+ *
+ * Return: the device, or NULL for host RAM and for other drivers' device
+ * memory.  Valid while the page is, i.e. as long as the caller holds it.
+ */
+struct gm_dev *gm_page_dev(const struct page *page)
+{
+	if (!is_zone_device_page(page) ||
+	    gm_page_pgmap(page)->owner != &gm_pgmap_owner)
+		return NULL;
+	return container_of(gm_page_pgmap(page), struct gm_physmem, pgmap)->dev;
+}
+EXPORT_SYMBOL_GPL(gm_page_dev);
+
+/**
  * gm_dev_private_supported() - can this kernel take private device memory?
  *
  * Return: true if gm_dev_register_physmem() accepts GM_MEM_PRIVATE, i.e.

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The gmem device class: /sys/class/gmem/<name>/ for every struct gm_dev,
- * with its memory and figures as read-only attributes.  The ABI is
- * described in docs/ABI/testing/sysfs-class-gmem.
+ * The attributes of /sys/class/gmem/<name>/: a device's memory and figures,
+ * read-only.  The ABI is described in docs/ABI/testing/sysfs-class-gmem.
  */
 #include <linux/device.h>
 #include <linux/stddef.h>
@@ -75,22 +74,16 @@ static struct attribute *gm_dev_attrs[] = {
 	&gm_stat_attrs[7].attr.attr,
 	NULL,
 };
-ATTRIBUTE_GROUPS(gm_dev);
 
-struct class gm_class = {
-	.name = "gmem",
-	.dev_groups = gm_dev_groups,
+/* A counter added to struct gm_dev_stats gets its attribute. */
+static_assert(sizeof(struct gm_dev_stats) ==
+	      ARRAY_SIZE(gm_stat_attrs) * sizeof(u64));
+
+static const struct attribute_group gm_dev_attr_group = {
+	.attrs = gm_dev_attrs,
 };
 
-int gm_sysfs_init(void)
-{
-	/* A counter added to struct gm_dev_stats gets its attribute. */
-	BUILD_BUG_ON(sizeof(struct gm_dev_stats) !=
-		     ARRAY_SIZE(gm_stat_attrs) * sizeof(u64));
-	return class_register(&gm_class);
-}
-
-void gm_sysfs_exit(void)
-{
-	class_unregister(&gm_class);
-}
+const struct attribute_group *gm_dev_attr_groups[] = {
+	&gm_dev_attr_group,
+	NULL,
+};

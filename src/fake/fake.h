@@ -14,9 +14,11 @@
 #define GMEM_FAKE_H
 
 #include <linux/iommu.h>
+#include <linux/kref.h>
 #include <linux/miscdevice.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
+#include <linux/rwsem.h>
 #include <linux/workqueue.h>
 #include <linux/gmem_fake.h>
 #include <gmem/gmem.h>
@@ -26,6 +28,12 @@
 
 /**
  * struct gmem_fake_dev - one fake accelerator
+ * @ref: held by its role from probe to remove, and by every open file,
+ *	which may outlive the bus device (PCI hot unplug)
+ * @unplug_rwsem: held for read by an ioctl while it uses the device, for
+ *	write to mark it @gone
+ * @gone: the device was stopped: ioctls fail with -ENODEV, and only the
+ *	files' release still touches this structure
  * @index: N of /dev/gmem_fakeN or /dev/hmm_dmirrorN
  * @dmirror: it is /dev/hmm_dmirrorN, with the ABI of the kernel's test_hmm
  * @name: the device node's name
@@ -48,6 +56,9 @@
  * @vram_in_bar: @vram is a mapping of BAR2 rather than a vmalloc
  */
 struct gmem_fake_dev {
+	struct kref ref;
+	struct rw_semaphore unplug_rwsem;
+	bool gone;
 	unsigned int index;
 	bool dmirror;
 	char name[24];
@@ -73,6 +84,10 @@ struct gmem_fake_dev *gmem_fake_role_take(struct pci_dev *pci);
 void gmem_fake_role_put(struct gmem_fake_dev *fdev);
 int gmem_fake_dev_start(struct gmem_fake_dev *fdev);
 void gmem_fake_dev_stop(struct gmem_fake_dev *fdev);
+void gmem_fake_dev_get(struct gmem_fake_dev *fdev);
+void gmem_fake_dev_put(struct gmem_fake_dev *fdev);
+bool gmem_fake_dev_enter(struct gmem_fake_dev *fdev);
+void gmem_fake_dev_exit(struct gmem_fake_dev *fdev);
 
 /* fake_pci.c */
 int gmem_fake_pci_register(void);

@@ -118,11 +118,13 @@ static int gmem_dmirror_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	dm->fdev = container_of(misc, struct gmem_fake_dev, misc);
 
+	/* misc_open() holds the misc lock: the device is not stopped yet. */
 	dm->ctx = gm_ctx_create(dm->fdev->gm, current->mm);
 	if (IS_ERR(dm->ctx)) {
 		err = PTR_ERR(dm->ctx);
 		goto err_free;
 	}
+	gmem_fake_dev_get(dm->fdev);
 	file->private_data = dm;
 	return nonseekable_open(inode, file);
 
@@ -136,6 +138,7 @@ static int gmem_dmirror_release(struct inode *inode, struct file *file)
 	struct gmem_dmirror *dm = file->private_data;
 
 	gm_ctx_destroy(dm->ctx);
+	gmem_fake_dev_put(dm->fdev);
 	kfree(dm);
 	return 0;
 }
@@ -432,11 +435,10 @@ static int gmem_dmirror_do(struct gmem_dmirror *dm, unsigned int command,
 	}
 }
 
-static long gmem_dmirror_ioctl(struct file *file, unsigned int command,
-			       unsigned long arg)
+static long gmem_dmirror_ioctl_entered(struct gmem_dmirror *dm,
+				       unsigned int command,
+				       void __user *uarg)
 {
-	struct gmem_dmirror *dm = file->private_data;
-	void __user *uarg = (void __user *)arg;
 	struct hmm_dmirror_cmd cmd;
 	void __user *ubuf;
 	void *buf = NULL;
@@ -491,6 +493,19 @@ static long gmem_dmirror_ioctl(struct file *file, unsigned int command,
 out:
 	vfree(buf);
 	return err;
+}
+
+static long gmem_dmirror_ioctl(struct file *file, unsigned int command,
+			       unsigned long arg)
+{
+	struct gmem_dmirror *dm = file->private_data;
+	long ret;
+
+	if (!gmem_fake_dev_enter(dm->fdev))
+		return -ENODEV;
+	ret = gmem_dmirror_ioctl_entered(dm, command, (void __user *)arg);
+	gmem_fake_dev_exit(dm->fdev);
+	return ret;
 }
 
 /* test_hmm's mmap: fresh zeroed pages, inserted as a mixed map. */

@@ -38,6 +38,8 @@ static int gmem_fake_open(struct inode *inode, struct file *file)
 	if (!ff)
 		return -ENOMEM;
 	ff->fdev = container_of(misc, struct gmem_fake_dev, misc);
+	/* misc_open() holds the misc lock: the device is not stopped yet. */
+	gmem_fake_dev_get(ff->fdev);
 	init_rwsem(&ff->ctx_rwsem);
 	file->private_data = ff;
 	return nonseekable_open(inode, file);
@@ -49,6 +51,7 @@ static int gmem_fake_release(struct inode *inode, struct file *file)
 
 	if (ff->ctx)
 		gm_ctx_destroy(ff->ctx);
+	gmem_fake_dev_put(ff->fdev);
 	kfree(ff);
 	return 0;
 }
@@ -342,12 +345,9 @@ static long gmem_fake_prefetch(struct gmem_fake_file *ff, void __user *uarg)
 	return ret;
 }
 
-static long gmem_fake_ioctl(struct file *file, unsigned int cmd,
-			    unsigned long arg)
+static long gmem_fake_ioctl_entered(struct gmem_fake_file *ff,
+				    unsigned int cmd, void __user *uarg)
 {
-	struct gmem_fake_file *ff = file->private_data;
-	void __user *uarg = (void __user *)arg;
-
 	switch (cmd) {
 	case GMEM_FAKE_IOC_INFO:
 		return gmem_fake_info(ff, uarg);
@@ -372,6 +372,19 @@ static long gmem_fake_ioctl(struct file *file, unsigned int cmd,
 	default:
 		return -ENOTTY;
 	}
+}
+
+static long gmem_fake_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct gmem_fake_file *ff = file->private_data;
+	long ret;
+
+	if (!gmem_fake_dev_enter(ff->fdev))
+		return -ENODEV;
+	ret = gmem_fake_ioctl_entered(ff, cmd, (void __user *)arg);
+	gmem_fake_dev_exit(ff->fdev);
+	return ret;
 }
 
 const struct file_operations gmem_fake_fops = {

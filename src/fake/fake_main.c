@@ -12,7 +12,8 @@
  *
  * Where the memory comes from:
  * - by default from PCI devices (fake_pci.c): each ivshmem-plain device
- *   takes the next role, in bus order, and its BAR2 is the memory
+ *   takes the next role, in the order the PCI core binds them (bus order
+ *   at boot), and its BAR2 is the memory
  *   (devmem_size[i] bytes of it, or all of it if not given):
  *
  *     modprobe gmem_fake num_devices=2 dmirror=1
@@ -76,8 +77,8 @@ MODULE_PARM_DESC(dmirror_huge, "read-only: that private memory holds huge pages"
 /*
  * The devices of each role.  Written at probe and remove only; the ioctls
  * that look a device up by index run with a file of the module open, which
- * keeps rmmod away, and sysfs unbind is suppressed (fake_pci.c).  Removing
- * the PCI device itself with a node open is not handled yet (README).
+ * keeps rmmod away, and with their own file's device entered
+ * (gmem_fake_dev_enter()), which keeps its removal away.
  */
 static struct gmem_fake_dev *gmem_fake_devs[GMEM_FAKE_MAX_DEVICES];
 static struct gmem_fake_dev *gmem_fake_dmirrors[GMEM_FAKE_DMIRRORS];
@@ -158,6 +159,8 @@ static struct gmem_fake_dev *gmem_fake_role_alloc(bool dmirror,
 
 	if (!fdev)
 		return NULL;
+	kref_init(&fdev->ref);
+	init_rwsem(&fdev->unplug_rwsem);
 	fdev->index = index;
 	fdev->dmirror = dmirror;
 	snprintf(fdev->name, sizeof(fdev->name), "%s%u",
@@ -231,7 +234,44 @@ void gmem_fake_role_put(struct gmem_fake_dev *fdev)
 	mutex_lock(&gmem_fake_roles_lock);
 	slots[fdev->index] = NULL;
 	mutex_unlock(&gmem_fake_roles_lock);
-	kfree(fdev);
+	gmem_fake_dev_put(fdev);
+}
+
+void gmem_fake_dev_get(struct gmem_fake_dev *fdev)
+{
+	kref_get(&fdev->ref);
+}
+
+static void gmem_fake_dev_free(struct kref *ref)
+{
+	kfree(container_of(ref, struct gmem_fake_dev, ref));
+}
+
+/* The last put, by the role or by the last open file, frees the device. */
+void gmem_fake_dev_put(struct gmem_fake_dev *fdev)
+{
+	kref_put(&fdev->ref, gmem_fake_dev_free);
+}
+
+/**
+ * gmem_fake_dev_enter() - start using a device for an ioctl
+ * @fdev: the device of an open file
+ *
+ * Return: true, and then gmem_fake_dev_exit() must follow, or false if the
+ * device was stopped (its PCI device removed under the open file).
+ */
+bool gmem_fake_dev_enter(struct gmem_fake_dev *fdev)
+{
+	down_read(&fdev->unplug_rwsem);
+	if (!fdev->gone)
+		return true;
+	up_read(&fdev->unplug_rwsem);
+	return false;
+}
+
+void gmem_fake_dev_exit(struct gmem_fake_dev *fdev)
+{
+	up_read(&fdev->unplug_rwsem);
 }
 
 /* Give @fdev the memory it was configured with; private needs its VRAM. */
@@ -322,11 +362,20 @@ err_engine:
 
 /**
  * gmem_fake_dev_stop() - undo gmem_fake_dev_start()
- * @fdev: a started device; no file of it is open
+ * @fdev: a started device
+ *
+ * Files still open (a PCI device removed under them) keep @fdev, and
+ * their gmem contexts, until they are closed; every ioctl on them fails
+ * with -ENODEV from here on.  gm_dev_destroy() takes down what their
+ * contexts had of the device: mappings, DMA addresses, page tables.
  */
 void gmem_fake_dev_stop(struct gmem_fake_dev *fdev)
 {
 	misc_deregister(&fdev->misc);
+	/* Wait for the ioctls in flight; later ones see @gone. */
+	down_write(&fdev->unplug_rwsem);
+	fdev->gone = true;
+	up_write(&fdev->unplug_rwsem);
 	/* gmem evicts device memory through the engine: destroy it last. */
 	gm_dev_destroy(fdev->gm);
 	gmem_fake_engine_fini(fdev);
@@ -340,7 +389,7 @@ static void gmem_fake_platform_destroy(struct gmem_fake_dev *fdev)
 	struct platform_device *pdev = fdev->pdev;
 
 	gmem_fake_dev_stop(fdev);
-	kfree(fdev);
+	gmem_fake_dev_put(fdev);
 	platform_device_unregister(pdev);
 }
 

@@ -24,8 +24,10 @@
  *
  * The id table is not exported with MODULE_DEVICE_TABLE: ivshmem serves
  * other purposes, and only an explicit modprobe should claim it.  Unbind
- * through sysfs is suppressed: an open /dev node pins the module, and
- * rmmod is then the only way a device goes.
+ * through the driver's sysfs files is suppressed; the device itself may
+ * still go (hot unplug, or its sysfs "remove") with files open, which
+ * gmem_fake_dev_stop() allows for.  A device that comes back (a rescan)
+ * takes the first free role.
  */
 #include <linux/io.h>
 #include <linux/module.h>

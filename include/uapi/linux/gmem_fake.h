@@ -11,7 +11,10 @@
  * with -ENOTCONN if the fd has not attached an address space (ATTACH first)
  * and -EACCES if the caller's mm is not the one attached through this fd
  * (fd inherited over fork or passed over a socket); every command fails
- * with -EFAULT if its argument pointer is bad, and with -ENOTTY if unknown.
+ * with -EFAULT if its argument pointer is bad, with -ENOTTY if unknown,
+ * and with -ENODEV once the device was removed under the open fd (its PCI
+ * device hot-unplugged or removed through sysfs): the pages it held are
+ * back in host RAM, and the fd is good only for close().
  *
  * INFO      nothing else.
  * ATTACH    -EBUSY this fd, or another fd of the same device, already
