@@ -141,22 +141,9 @@ struct gm_dev {
 };
 
 /**
- * struct gm_pt - logical page table of one address space
- * @lock: protects every entry of every block, @blocks changes and
- *	@inflight; a spinlock because mmu notifiers may not sleep
- * @blocks: one struct gm_pt_block per 2 MiB of virtual space that gmem
- *	ever placed a page in, indexed by address >> GM_PT_BLOCK_SHIFT
- * @inflight: migrations between migrate_vma_setup() and their table update
- */
-struct gm_pt {
-	spinlock_t lock;		/* see above: entries, inflight */
-	struct xarray blocks;
-	struct list_head inflight;
-};
-
-/**
- * struct gm_pt_inflight - a migration batch the notifier must tell about
- * @node: in gm_pt.inflight
+ * struct gm_migrate_span - a migration batch in flight, as its tracker
+ *	keeps it
+ * @node: the tracker's list of batches in flight
  * @start: first address of the batch
  * @end: end of the batch
  * @armed: the batch's pages are collected and locked: from now on, an
@@ -164,12 +151,69 @@ struct gm_pt {
  *	unknown (before, the batch's own huge page splits invalidate them)
  * @invalidated: a foreign invalidation hit the batch; its outcome is unknown
  */
-struct gm_pt_inflight {
+struct gm_migrate_span {
 	struct list_head node;
 	unsigned long start;
 	unsigned long end;
 	bool armed;
 	bool invalidated;
+};
+
+struct gm_migrate_tracker;
+
+/**
+ * struct gm_migrate_tracker_ops - who learns where a migration put pages
+ * @prepare: before the batches of [@start, @end): get ready for @commit,
+ *	which may not allocate; may sleep.  Return 0 or -ENOMEM
+ * @begin: a batch over @span is about to be collected (before
+ *	migrate_vma_setup(), whose invalidations are then the batch's own)
+ * @arm: its pages are collected and locked
+ * @cancel: it never started
+ * @commit: it ended: the pages of @moved (bit i: @span->start + i pages)
+ *	now live at @loc, those also in @unmapped no longer mapped after the
+ *	switch
+ *
+ * Called with the mmap lock held for read, never from a notifier; all
+ * but @prepare must not sleep.  The migration layer defines the calls and
+ * the address-space layer implements them (its logical page table), so
+ * that migration knows nothing of address spaces.
+ */
+struct gm_migrate_tracker_ops {
+	int (*prepare)(struct gm_migrate_tracker *t, unsigned long start,
+		       unsigned long end);
+	void (*begin)(struct gm_migrate_tracker *t, struct gm_migrate_span *span);
+	void (*arm)(struct gm_migrate_tracker *t, struct gm_migrate_span *span);
+	void (*cancel)(struct gm_migrate_tracker *t,
+		       struct gm_migrate_span *span);
+	void (*commit)(struct gm_migrate_tracker *t,
+		       struct gm_migrate_span *span, u8 loc,
+		       const unsigned long *moved,
+		       const unsigned long *unmapped);
+};
+
+/**
+ * struct gm_migrate_tracker - a tracker, embedded in what implements it
+ * @ops: its calls
+ */
+struct gm_migrate_tracker {
+	const struct gm_migrate_tracker_ops *ops;
+};
+
+/**
+ * struct gm_pt - logical page table of one address space
+ * @lock: protects every entry of every block, @blocks changes and
+ *	@inflight; a spinlock because mmu notifiers may not sleep
+ * @blocks: one struct gm_pt_block per 2 MiB of virtual space that gmem
+ *	ever placed a page in, indexed by address >> GM_PT_BLOCK_SHIFT
+ * @inflight: migration batches between their announcement and their
+ *	commit (struct gm_migrate_span)
+ * @tracker: how migrations tell the table what they did
+ */
+struct gm_pt {
+	spinlock_t lock;		/* see above: entries, inflight */
+	struct xarray blocks;
+	struct list_head inflight;
+	struct gm_migrate_tracker tracker;
 };
 
 /**
@@ -364,12 +408,6 @@ void gm_pt_destroy(struct gm_pt *pt);
 int gm_pt_prepare(struct gm_pt *pt, unsigned long start, unsigned long end);
 void gm_pt_invalidate(struct gm_pt *pt, unsigned long start,
 		      unsigned long end, bool dropped);
-void gm_pt_inflight_begin(struct gm_pt *pt, struct gm_pt_inflight *f,
-			  unsigned long start, unsigned long end);
-void gm_pt_inflight_arm(struct gm_pt *pt, struct gm_pt_inflight *f);
-void gm_pt_inflight_cancel(struct gm_pt *pt, struct gm_pt_inflight *f);
-bool gm_pt_inflight_end_locked(struct gm_pt *pt, struct gm_pt_inflight *f);
-void gm_pt_set_locked(struct gm_pt *pt, unsigned long addr, u8 loc);
 void gm_pt_note_migrate(struct gm_pt *pt, unsigned long start,
 			unsigned long end);
 void gm_pt_read(struct gm_pt *pt, unsigned long start, unsigned long npages,
@@ -402,6 +440,13 @@ void gm_host_stock_drain(struct gm_host_stock *stock);
 
 /* gm_migrate.c */
 int gm_check_range(unsigned long start, unsigned long len);
+int gm_migrate_range_to_dev(struct mm_struct *mm, struct gm_dev *dev,
+			    unsigned long start, unsigned long len,
+			    struct gm_migrate_tracker *t,
+			    struct gm_migrate_result *res);
+int gm_migrate_range_to_host(struct mm_struct *mm, unsigned long start,
+			     unsigned long len, struct gm_migrate_tracker *t,
+			     struct gm_migrate_result *res);
 
 /* gm_evict.c */
 void gm_physmem_evict_all(struct gm_physmem *pm);

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Migration of a process's virtual range between host RAM and device
- * memory, with migrate_vma_setup/pages/finalize.
+ * Migration of a virtual range of an mm between host RAM and device
+ * memory, with migrate_vma_setup/pages/finalize.  It knows nothing of
+ * address spaces: a tracker given by the caller (the logical page table)
+ * learns of every batch before it starts and of where it put its pages
+ * when it ends (struct gm_migrate_tracker_ops).
  *
  * A range is cut into batches of up to GM_BATCH_PAGES pages, aligned to
  * GM_BATCH_PAGES so that a transparent huge page is split by one batch
@@ -23,7 +26,6 @@
  * answer more cautious than needed, or a count off for a page that
  * another thread moved meanwhile.
  */
-#include <linux/export.h>
 #include <linux/hmm.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
@@ -66,7 +68,7 @@ struct gm_survey {
 /**
  * struct gm_batch - one migrate_vma call and its copies
  * @mig: the migrate_vma arguments and results
- * @inflight: tells the logical page table's notifier about the batch
+ * @span: the batch as the migration's tracker knows it
  * @src: migrate_vma source pfns
  * @dst: migrate_vma destination pfns
  * @spages: dense list of source pages to copy (NULL: zero the destination)
@@ -86,7 +88,7 @@ struct gm_survey {
  */
 struct gm_batch {
 	struct migrate_vma mig;
-	struct gm_pt_inflight inflight;
+	struct gm_migrate_span span;
 	unsigned long src[GM_BATCH_PAGES];
 	unsigned long dst[GM_BATCH_PAGES];
 	struct page *spages[GM_BATCH_PAGES];
@@ -104,8 +106,9 @@ struct gm_batch {
 };
 
 /**
- * struct gm_migration - state of one gm_migrate_to_dev/host() call
- * @as: the address space
+ * struct gm_migration - state of one migration of a range
+ * @mm: the address space, its mmap lock held for read throughout
+ * @tracker: learns what each batch did (the logical page table)
  * @dev: destination device, NULL for host RAM
  * @pm: @dev's memory
  * @res: running totals
@@ -116,7 +119,8 @@ struct gm_batch {
  * @survey: the window being migrated
  */
 struct gm_migration {
-	struct gm_as *as;
+	struct mm_struct *mm;
+	struct gm_migrate_tracker *tracker;
 	struct gm_dev *dev;
 	struct gm_physmem *pm;
 	struct gm_migrate_result *res;
@@ -240,7 +244,7 @@ static void gm_survey_window(struct gm_migration *m, unsigned long start,
 	struct gm_retry retry;
 	int err;
 
-	mmap_assert_locked(gm_as_mm(m->as));
+	mmap_assert_locked(m->mm);
 	s->start = start;
 	s->end = min(end, start + GM_SURVEY_BYTES);
 	for (addr = s->start; addr < s->end; addr = range.end) {
@@ -610,13 +614,15 @@ static int gm_batch_start(struct gm_migration *m, struct gm_batch *b,
 	b->not_moved = 0;
 	b->busy = 0;
 
-	gm_pt_inflight_begin(&m->as->pt, &b->inflight, start, end);
+	b->span.start = start;
+	b->span.end = end;
+	m->tracker->ops->begin(m->tracker, &b->span);
 	err = migrate_vma_setup(&b->mig);
 	if (err) {
-		gm_pt_inflight_cancel(&m->as->pt, &b->inflight);
+		m->tracker->ops->cancel(m->tracker, &b->span);
 		return err;
 	}
-	gm_pt_inflight_arm(&m->as->pt, &b->inflight);
+	m->tracker->ops->arm(m->tracker, &b->span);
 
 	if (m->dev)
 		gm_batch_prepare_to_dev(m, b);
@@ -665,19 +671,18 @@ static void gm_batch_count_to_host(struct gm_batch *b)
 
 /*
  * Commit a batch: switch the mappings of the copied pages, release what
- * migrate_vma_setup() took, and record where the pages now live.  If an
- * invalidation hit the batch meanwhile, or a page is no longer mapped after
- * the switch (MADV_DONTNEED racing with the migration), the entry is marked
- * stale for readers to check against the CPU page table.
+ * migrate_vma_setup() took, and tell the tracker where the pages now live,
+ * and which of them are no longer mapped after the switch (MADV_DONTNEED
+ * racing with the migration).
  */
 static unsigned long gm_batch_finish(struct gm_migration *m,
 				     struct gm_batch *b)
 {
-	struct gm_pt *pt = &m->as->pt;
 	u8 loc = m->dev ? GMEM_LOC_DEV(m->dev->id) : GMEM_LOC_HOST;
+	DECLARE_BITMAP(moved_pages, GM_BATCH_PAGES);
+	DECLARE_BITMAP(unmapped, GM_BATCH_PAGES);
 	unsigned long moved = 0;
 	unsigned int k;
-	bool trusted;
 
 	gm_batch_wait(m, b);
 	migrate_vma_pages(&b->mig);
@@ -697,23 +702,20 @@ static unsigned long gm_batch_finish(struct gm_migration *m,
 		gm_batch_count_to_host(b);
 	migrate_vma_finalize(&b->mig);
 
-	spin_lock(&pt->lock);
-	trusted = gm_pt_inflight_end_locked(pt, &b->inflight);
+	bitmap_zero(moved_pages, GM_BATCH_PAGES);
+	bitmap_zero(unmapped, GM_BATCH_PAGES);
 	for (k = 0; k < b->ncopy; k++) {
-		unsigned long i = b->slot[k];
 		struct page *page = b->dpages[k];
 
 		if (!page || !gm_batch_moved(b, k))
 			continue;
-		gm_pt_set_locked(pt, b->mig.start + (i << PAGE_SHIFT),
-				 trusted && folio_mapped(page_folio(page)) ? loc :
-				 loc | GM_PT_STALE);
+		__set_bit(b->slot[k], moved_pages);
+		if (!folio_mapped(page_folio(page)))
+			__set_bit(b->slot[k], unmapped);
+		put_page(page);
 	}
-	spin_unlock(&pt->lock);
-
-	for (k = 0; k < b->ncopy; k++)
-		if (b->dpages[k] && gm_batch_moved(b, k))
-			put_page(b->dpages[k]);
+	m->tracker->ops->commit(m->tracker, &b->span, loc, moved_pages,
+				unmapped);
 
 	m->res->moved += moved;
 	if (m->dev)
@@ -749,7 +751,7 @@ static void gm_batch_commit(struct gm_migration *m, struct gm_batch *b)
 }
 
 /*
- * Migrate [start, end) of @m->as with its mmap lock held for read, batch
+ * Migrate [start, end) of @m->mm with its mmap lock held for read, batch
  * after batch, keeping one batch copying while the next is set up, window
  * by window of the survey.
  */
@@ -764,7 +766,7 @@ static int gm_migrate_locked(struct gm_migration *m, struct mm_struct *mm,
 	mmap_assert_locked(mm);
 	err = gm_check_vmas(mm, start, end);
 	if (!err)
-		err = gm_pt_prepare(&m->as->pt, start, end);
+		err = m->tracker->ops->prepare(m->tracker, start, end);
 	if (err)
 		return err;
 
@@ -801,11 +803,11 @@ static int gm_migrate_locked(struct gm_migration *m, struct mm_struct *mm,
 	return err;
 }
 
-static int gm_migrate(struct gm_as *as, struct gm_dev *dev,
+static int gm_migrate(struct mm_struct *mm, struct gm_dev *dev,
 		      unsigned long start, unsigned long len,
+		      struct gm_migrate_tracker *t,
 		      struct gm_migrate_result *res)
 {
-	struct mm_struct *mm = gm_as_mm(as);
 	struct gm_migration *m;
 	int err;
 
@@ -816,7 +818,8 @@ static int gm_migrate(struct gm_as *as, struct gm_dev *dev,
 		err = -ENOMEM;
 		goto out_mmput;
 	}
-	m->as = as;
+	m->mm = mm;
+	m->tracker = t;
 	m->dev = dev;
 	m->pm = dev ? dev->physmem : NULL;
 	m->res = res;
@@ -845,51 +848,23 @@ out_mmput:
 }
 
 /**
- * gm_migrate_to_dev() - move a virtual range into a device's memory
- * @ctx: the calling device's context: the process whose range it is
- * @dev: the device to move to: @ctx's own (NULL says so), or another one
- *	attached to the same process (a placement hint across devices)
- * @start: page-aligned start of the range
+ * gm_migrate_range_to_dev() - move a range of an mm into a device's memory
+ * @mm: the address space, with a reference on its users or its notifier
+ * @dev: the device
+ * @start: page-aligned start, checked with gm_check_range()
  * @len: page-aligned length in bytes
- * @res: filled with what moved
+ * @t: learns where each batch put its pages
+ * @res: running totals, zeroed by the caller
  *
- * Every page of the range that is in host RAM (or was never touched, which
- * becomes a zeroed device page) moves to @dev, batch by batch through its
- * copy engine.  Pages that cannot move stay valid where they are and are
- * counted in @res->not_moved; when device memory runs out the migration
- * stops moving there, which is not an error, and counts the rest.
- *
- * Only pages the process maps alone move: a page it still shares
- * copy-on-write with a parent or child after fork(), or that KSM merged,
- * stays in host RAM, since moving it would move another process's memory
- * too; so do the pages of locked (mlock()ed) memory.  Both count as not
- * moved.  For a range nobody else changes meanwhile, @res->moved,
- * @res->not_moved and the pages already on @dev add up to the range.
- *
- * Context: process context, may sleep; takes the mmap lock for read.
- * Return: 0 (see @res for partial success), -EINVAL or -EOVERFLOW for a
- * bad range, -EFAULT if part of it is not mapped, -EOPNOTSUPP if part of it
- * is a shared, hugetlb or special mapping, -ENOSPC if it is larger than the
- * whole device memory, -ENXIO if @dev is not attached to @ctx's process,
- * -ENODEV if @dev has no memory or was destroyed, -ESRCH if the process
- * exited, -EINTR, -ENOMEM.
+ * Return: see gm_migrate_to_dev(); -ENODEV if @dev has no memory or was
+ * destroyed, -ENOSPC if the range is larger than its memory.
  */
-int gm_migrate_to_dev(struct gm_ctx *ctx, struct gm_dev *dev,
-		      unsigned long start, unsigned long len,
-		      struct gm_migrate_result *res)
+int gm_migrate_range_to_dev(struct mm_struct *mm, struct gm_dev *dev,
+			    unsigned long start, unsigned long len,
+			    struct gm_migrate_tracker *t,
+			    struct gm_migrate_result *res)
 {
-	struct gm_as *as = ctx->as;
 	int err;
-
-	might_sleep();
-	memset(res, 0, sizeof(*res));
-	err = gm_check_range(start, len);
-	if (err)
-		return err;
-	if (!dev)
-		dev = ctx->dev;
-	else if (dev != ctx->dev && !gm_as_has_dev(as, dev))
-		return -ENXIO;
 
 	down_read(&dev->mem_rwsem);
 	if (dev->dead || !dev->physmem)
@@ -897,75 +872,24 @@ int gm_migrate_to_dev(struct gm_ctx *ctx, struct gm_dev *dev,
 	else if ((len >> PAGE_SHIFT) > dev->physmem->alloc.total_pages)
 		err = -ENOSPC;
 	else
-		err = gm_migrate(as, dev, start, len, res);
+		err = gm_migrate(mm, dev, start, len, t, res);
 	up_read(&dev->mem_rwsem);
 	return err;
 }
-EXPORT_SYMBOL_GPL(gm_migrate_to_dev);
 
 /**
- * gm_migrate_to_host() - move a virtual range back to host RAM
- * @ctx: the calling device's context: the process whose range it is
- * @start: page-aligned start of the range
+ * gm_migrate_range_to_host() - move a range of an mm back to host RAM
+ * @mm: the address space, with a reference on its users or its notifier
+ * @start: page-aligned start, checked with gm_check_range()
  * @len: page-aligned length in bytes
- * @res: filled with what moved
+ * @t: learns where each batch put its pages
+ * @res: running totals, zeroed by the caller
  *
- * Every page of the range that lives in the memory of any gmem device,
- * coherent or private, moves to host RAM, copied by the engine of the
- * device that holds it, whoever else maps it: host RAM is where a CPU
- * access of any of its processes would bring it anyway.  Pages already in
- * host RAM count in neither field of @res.
- *
- * Context: process context, may sleep; takes the mmap lock for read.
- * Return: 0 (see @res for partial success), -EINVAL or -EOVERFLOW for a
- * bad range, -EFAULT if part of it is not mapped, -EOPNOTSUPP if part of it
- * is a shared, hugetlb or special mapping, -ESRCH if the process exited,
- * -EINTR, -ENOMEM.
+ * Return: see gm_migrate_to_host().
  */
-int gm_migrate_to_host(struct gm_ctx *ctx, unsigned long start,
-		       unsigned long len, struct gm_migrate_result *res)
+int gm_migrate_range_to_host(struct mm_struct *mm, unsigned long start,
+			     unsigned long len, struct gm_migrate_tracker *t,
+			     struct gm_migrate_result *res)
 {
-	int err;
-
-	might_sleep();
-	memset(res, 0, sizeof(*res));
-	err = gm_check_range(start, len);
-	if (err)
-		return err;
-	return gm_migrate(ctx->as, NULL, start, len, res);
+	return gm_migrate(mm, NULL, start, len, t, res);
 }
-EXPORT_SYMBOL_GPL(gm_migrate_to_host);
-
-/**
- * gm_ctx_query() - read where gmem placed a range of pages
- * @ctx: a context of the process whose range it is
- * @start: page-aligned start
- * @npages: number of pages, not zero
- * @locs: filled with one GMEM_LOC_* code per page
- *
- * Entries that an invalidation left in doubt are first checked against the
- * CPU page table, so the answer is exact for pages nobody moves meanwhile.
- *
- * Context: process context, may sleep; takes the mmap lock for read.
- * Return: 0, -EINVAL or -EOVERFLOW for a bad range, -ENOMEM, -EBUSY if the
- * range kept changing while it was being checked.
- */
-int gm_ctx_query(struct gm_ctx *ctx, unsigned long start,
-		 unsigned long npages, u8 *locs)
-{
-	struct gm_as *as = ctx->as;
-	int err;
-
-	might_sleep();
-	if (npages > TASK_SIZE >> PAGE_SHIFT)
-		return -EOVERFLOW;
-	err = gm_check_range(start, npages << PAGE_SHIFT);
-	if (err)
-		return err;
-	err = gm_as_refresh(as, start, npages);
-	if (err)
-		return err;
-	gm_pt_read(&as->pt, start, npages, locs);
-	return 0;
-}
-EXPORT_SYMBOL_GPL(gm_ctx_query);

@@ -40,13 +40,6 @@ static unsigned long gm_pt_slot(unsigned long addr)
 	return (addr >> PAGE_SHIFT) & (GM_PT_BLOCK_PAGES - 1);
 }
 
-void gm_pt_init(struct gm_pt *pt)
-{
-	spin_lock_init(&pt->lock);
-	xa_init(&pt->blocks);
-	INIT_LIST_HEAD(&pt->inflight);
-}
-
 void gm_pt_destroy(struct gm_pt *pt)
 {
 	struct gm_pt_block *block;
@@ -55,6 +48,11 @@ void gm_pt_destroy(struct gm_pt *pt)
 	xa_for_each(&pt->blocks, index, block)
 		kfree(block);
 	xa_destroy(&pt->blocks);
+}
+
+static struct gm_pt *gm_pt_from_tracker(struct gm_migrate_tracker *t)
+{
+	return container_of(t, struct gm_pt, tracker);
 }
 
 /*
@@ -85,7 +83,7 @@ int gm_pt_prepare(struct gm_pt *pt, unsigned long start, unsigned long end)
 	return 0;
 }
 
-void gm_pt_set_locked(struct gm_pt *pt, unsigned long addr, u8 loc)
+static void gm_pt_set_locked(struct gm_pt *pt, unsigned long addr, u8 loc)
 {
 	struct gm_pt_block *block;
 
@@ -115,7 +113,7 @@ static void gm_pt_block_invalidate(struct gm_pt_block *block,
 static void gm_pt_invalidate_locked(struct gm_pt *pt, unsigned long start,
 				    unsigned long end, bool dropped)
 {
-	struct gm_pt_inflight *f;
+	struct gm_migrate_span *f;
 	struct gm_pt_block *block;
 	unsigned long index, addr, next;
 
@@ -158,7 +156,7 @@ void gm_pt_invalidate(struct gm_pt *pt, unsigned long start, unsigned long end,
 void gm_pt_note_migrate(struct gm_pt *pt, unsigned long start,
 			unsigned long end)
 {
-	struct gm_pt_inflight *f;
+	struct gm_migrate_span *f;
 
 	spin_lock(&pt->lock);
 	list_for_each_entry(f, &pt->inflight, node) {
@@ -172,48 +170,86 @@ void gm_pt_note_migrate(struct gm_pt *pt, unsigned long start,
 }
 
 /*
- * Announce a migration batch over [start, end), before migrate_vma_setup():
- * its own invalidations of gmem's pages are then known as its own
- * (gm_pt_note_migrate()).  gm_pt_inflight_arm() once the pages are locked.
+ * A migration batch over @span is announced before migrate_vma_setup(): its
+ * own invalidations of gmem's pages are then known as its own
+ * (gm_pt_note_migrate()).  It is armed once its pages are locked.
  */
-void gm_pt_inflight_begin(struct gm_pt *pt, struct gm_pt_inflight *f,
-			  unsigned long start, unsigned long end)
+static void gm_pt_begin(struct gm_migrate_tracker *t,
+			struct gm_migrate_span *span)
 {
-	f->start = start;
-	f->end = end;
-	f->armed = false;
-	f->invalidated = false;
+	struct gm_pt *pt = gm_pt_from_tracker(t);
+
+	span->armed = false;
+	span->invalidated = false;
 	spin_lock(&pt->lock);
-	list_add(&f->node, &pt->inflight);
+	list_add(&span->node, &pt->inflight);
 	spin_unlock(&pt->lock);
 }
 
 /* From now on, other invalidations of the batch make its outcome unknown. */
-void gm_pt_inflight_arm(struct gm_pt *pt, struct gm_pt_inflight *f)
+static void gm_pt_arm(struct gm_migrate_tracker *t,
+		      struct gm_migrate_span *span)
 {
+	struct gm_pt *pt = gm_pt_from_tracker(t);
+
 	spin_lock(&pt->lock);
-	f->armed = true;
+	span->armed = true;
 	spin_unlock(&pt->lock);
 }
 
 /* The batch never started: forget it. */
-void gm_pt_inflight_cancel(struct gm_pt *pt, struct gm_pt_inflight *f)
+static void gm_pt_cancel(struct gm_migrate_tracker *t,
+			 struct gm_migrate_span *span)
 {
+	struct gm_pt *pt = gm_pt_from_tracker(t);
+
 	spin_lock(&pt->lock);
-	list_del(&f->node);
+	list_del(&span->node);
 	spin_unlock(&pt->lock);
 }
 
 /*
- * Take the batch off the inflight list; with pt->lock held so that the
- * caller can record the outcome atomically with the check.  Returns true
- * if the outcome may be recorded, false if an invalidation raced with it.
+ * Record where the batch put its pages, atomically with taking it off the
+ * inflight list: an entry is exact unless an invalidation raced with the
+ * batch, or the page was zapped after the switch; then it is stale.
  */
-bool gm_pt_inflight_end_locked(struct gm_pt *pt, struct gm_pt_inflight *f)
+static void gm_pt_commit(struct gm_migrate_tracker *t,
+			 struct gm_migrate_span *span, u8 loc,
+			 const unsigned long *moved,
+			 const unsigned long *unmapped)
 {
-	lockdep_assert_held(&pt->lock);
-	list_del(&f->node);
-	return !f->invalidated;
+	struct gm_pt *pt = gm_pt_from_tracker(t);
+	unsigned long npages = (span->end - span->start) >> PAGE_SHIFT, i;
+
+	spin_lock(&pt->lock);
+	list_del(&span->node);
+	for_each_set_bit(i, moved, npages)
+		gm_pt_set_locked(pt, span->start + (i << PAGE_SHIFT),
+				 span->invalidated || test_bit(i, unmapped) ?
+				 loc | GM_PT_STALE : loc);
+	spin_unlock(&pt->lock);
+}
+
+static int gm_pt_track_prepare(struct gm_migrate_tracker *t,
+			       unsigned long start, unsigned long end)
+{
+	return gm_pt_prepare(gm_pt_from_tracker(t), start, end);
+}
+
+static const struct gm_migrate_tracker_ops gm_pt_tracker_ops = {
+	.prepare = gm_pt_track_prepare,
+	.begin = gm_pt_begin,
+	.arm = gm_pt_arm,
+	.cancel = gm_pt_cancel,
+	.commit = gm_pt_commit,
+};
+
+void gm_pt_init(struct gm_pt *pt)
+{
+	spin_lock_init(&pt->lock);
+	xa_init(&pt->blocks);
+	INIT_LIST_HEAD(&pt->inflight);
+	pt->tracker.ops = &gm_pt_tracker_ops;
 }
 
 /* Copy @npages entries from @start into @locs; absent blocks read NONE. */
