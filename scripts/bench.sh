@@ -69,7 +69,11 @@ gcc -static -O2 -Wall -Wextra -Werror -isystem build/ksrc -o "$out/guest/dmirror
 # In the guest: vm-run loaded gmem_fake; each round loads one driver, then
 # the other.  test_hmm's coherent devices get the ranges gmem_fake's use
 # (memmap=, as test_hmm needs: vm-run --memmap).
+# No swap: the guest's Normal zone (above the memmap= hole) runs low and
+# kswapd swaps out pieces of the buffers, which neither driver migrates
+# (pages that are not present stay), so a round would fail at random.
 cat >"$out/guest.sh" <<EOF
+swapoff /dev/zram0 2>/dev/null; grep -c zram /proc/swaps | sed "s/^/swap devices left: /"
 rmmod gmem_fake
 for mode in always madvise; do
 	echo \$mode >/sys/kernel/mm/transparent_hugepage/enabled
@@ -78,7 +82,8 @@ for mode in always madvise; do
 			if [ \$drv = test_hmm ]; then
 				modprobe test_hmm spm_addr_dev0=0x120000000 spm_addr_dev1=0x130000000
 			else
-				modprobe gmem_fake \$GMEM_FAKE_PARAMS
+				# 256 MiB of private memory, as test_hmm's first chunk.
+				modprobe gmem_fake \$GMEM_FAKE_PARAMS dmirror_private_size=0x10000000
 			fi
 			for thp in thp 4k; do
 				/tests/dmirror_bench /dev/hmm_dmirror0 \$thp $reps $sizes |
