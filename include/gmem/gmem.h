@@ -272,7 +272,10 @@ struct gm_dev_stats {
  *	address space its device faulted on or snapshotted
  * @notifiers_created: notifiers inserted since attach
  * @fault_retries: times a fault or snapshot read the CPU page table again
- *	because an invalidation of its range ran meanwhile
+ *	because an invalidation of its range ran meanwhile; where the kernel
+ *	has hmm_range_fault_unlocked_timeout() (7.x), which retries by itself
+ *	for as long as gmem's retry deadline allows, only the retries past
+ *	that deadline count
  * @fast_faults: fault chunks answered without reading the CPU page table:
  *	every page was still mapped with the access asked for
  */

@@ -248,13 +248,20 @@ static inline struct folio *gm_vma_alloc_huge_folio(struct vm_area_struct *vma,
  * that must drop it (userfaultfd) complete: hmm_range_fault_unlocked_
  * timeout() where the kernel has it, else hmm_range_fault() under the lock
  * taken here.  Sets range->notifier_seq; -EBUSY asks for a retry.
+ *
+ * hmm_range_fault_unlocked_timeout() retries invalidations by itself until
+ * @timeout jiffies have passed, counted from before it takes the mmap
+ * lock: a timeout shorter than a wait for that lock would turn a busy
+ * mmap lock (another thread's munmap) into -EBUSY, a retry that no
+ * invalidation caused.  So the caller gives what is left of its own
+ * deadline, and sees only the retries that outlast it.
  */
 static inline int gm_hmm_range_fault_unlocked(struct hmm_range *range,
-					      struct mm_struct *mm)
+					      struct mm_struct *mm,
+					      unsigned long timeout)
 {
 #ifdef GM_HAVE_HMM_RANGE_FAULT_UNLOCKED
-	/* One tick of its own retries: gmem's own loop decides (gm_retry). */
-	return hmm_range_fault_unlocked_timeout(range, 1);
+	return hmm_range_fault_unlocked_timeout(range, timeout);
 #else
 	int err;
 

@@ -141,7 +141,8 @@ static int gm_fault_snapshot_locked(struct gm_ctx *ctx, struct mm_struct *mm,
 	int err;
 
 	for (;;) {
-		err = gm_hmm_range_fault_unlocked(range, mm);
+		err = gm_hmm_range_fault_unlocked(range, mm,
+						  gm_retry_jiffies_left(retry));
 		if (!err) {
 			gm_inject_fault_delay();
 			mutex_lock(&ctx->pmap_lock);

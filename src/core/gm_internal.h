@@ -356,6 +356,14 @@ static inline void gm_retry_init(struct gm_retry *r)
 	r->tries = 0;
 }
 
+/* Jiffies left before @r's deadline, at least one. */
+static inline unsigned long gm_retry_jiffies_left(const struct gm_retry *r)
+{
+	long left = (long)(r->deadline - jiffies);
+
+	return left > 0 ? left : 1;
+}
+
 /* May the caller try once more? */
 static inline bool gm_retry_again(struct gm_retry *r)
 {

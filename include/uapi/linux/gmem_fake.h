@@ -191,7 +191,8 @@ struct gmem_fake_access {
  *	2 MiB of address space the device faulted on
  * @notifiers_created: notifiers inserted since attach
  * @fault_retries: times a device fault read the CPU page table again
- *	because an invalidation of its range ran meanwhile
+ *	because an invalidation of its range ran meanwhile (see
+ *	struct gm_ctx_stats for 7.x kernels)
  * @fast_faults: device faults (per 2 MiB piece) that found every page
  *	still mapped, with no CPU page table walk
  *
