@@ -219,11 +219,11 @@ static inline void gm_zone_device_huge_init(struct page *head,
 }
 
 /* A host huge page for a device huge page coming back, or NULL. */
-static inline struct folio *gm_vma_alloc_huge_folio(struct vm_area_struct *vma,
+static inline struct folio *gm_vma_alloc_huge_folio(gfp_t gfp,
+						    struct vm_area_struct *vma,
 						    unsigned long addr)
 {
-	return vma_alloc_folio(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN,
-			       HPAGE_PMD_ORDER, vma, addr);
+	return vma_alloc_folio(gfp, HPAGE_PMD_ORDER, vma, addr);
 }
 #else
 #define gm_have_device_huge()		false
@@ -236,7 +236,8 @@ static inline void gm_zone_device_huge_init(struct page *head,
 {
 }
 
-static inline struct folio *gm_vma_alloc_huge_folio(struct vm_area_struct *vma,
+static inline struct folio *gm_vma_alloc_huge_folio(gfp_t gfp,
+						    struct vm_area_struct *vma,
 						    unsigned long addr)
 {
 	return NULL;

@@ -41,17 +41,15 @@ static unsigned long gm_evict_dest(unsigned long *src, unsigned long *dst,
 	struct page *page;
 
 	if (*src & GM_MIGRATE_PFN_COMPOUND) {
-		folio = folio_alloc(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN,
-				    HPAGE_PMD_ORDER);
+		folio = gm_host_huge_alloc(NULL, 0);
 		if (!folio)
 			return 0;
 		gm_physmem_huge_dest(folio, *src, dst, spages, dpages);
 		return HPAGE_PMD_NR;
 	}
-	page = alloc_page(GFP_HIGHUSER_MOVABLE);
+	page = gm_host_page_alloc(NULL, 0);
 	if (!page)
 		return 0;
-	lock_page(page);
 	*dst = migrate_pfn(page_to_pfn(page));
 	spages[0] = migrate_pfn_to_page(*src);
 	dpages[0] = page;
@@ -88,10 +86,8 @@ static void gm_evict_range(struct gm_physmem *pm, struct gm_evict_batch *b,
 			for (i = 0; i < npages; i++) {
 				struct page *dpage = migrate_pfn_to_page(b->dst[i]);
 
-				if (dpage) {
-					unlock_page(dpage);
-					put_page(dpage);
-				}
+				if (dpage)
+					gm_host_page_free(dpage);
 				b->dst[i] = 0;
 			}
 		}

@@ -22,7 +22,7 @@ static void gm_host_stock_fill(struct work_struct *work)
 		container_of(work, struct gm_host_stock, refill);
 
 	/* Fills the NULL slots only: what is left over stays. */
-	gm_alloc_pages_bulk(GFP_HIGHUSER_MOVABLE, GM_BATCH_PAGES, stock->pages);
+	gm_host_pages_bulk(stock->pages, GM_BATCH_PAGES);
 }
 
 void gm_host_stock_init(struct gm_host_stock *stock)
@@ -60,8 +60,7 @@ unsigned long gm_host_stock_take(struct gm_host_stock *stock,
 	}
 	if (got < n) {
 		memset(&pages[got], 0, (n - got) * sizeof(*pages));
-		got += gm_alloc_pages_bulk(GFP_HIGHUSER_MOVABLE, n - got,
-					   &pages[got]);
+		got += gm_host_pages_bulk(&pages[got], n - got);
 	}
 	return got;
 }

@@ -391,6 +391,14 @@ static inline struct device *gm_dev_dma_device(struct gm_dev *dev)
 /* gm_sysfs.c */
 extern const struct attribute_group *gm_dev_attr_groups[];
 
+/* gm_host_pages.c */
+struct page *gm_host_page_alloc(struct vm_area_struct *vma,
+				unsigned long addr);
+void gm_host_page_free(struct page *page);
+struct folio *gm_host_huge_alloc(struct vm_area_struct *vma,
+				 unsigned long addr);
+unsigned long gm_host_pages_bulk(struct page **pages, unsigned long n);
+
 /* gm_physmem.c */
 void gm_physmem_destroy(struct gm_physmem *pm);
 void gm_physmem_huge_dest(struct folio *folio, unsigned long src,

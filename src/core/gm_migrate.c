@@ -474,7 +474,7 @@ static bool gm_batch_prepare_huge_to_host(struct gm_batch *b)
 	struct folio *folio;
 	unsigned long k;
 
-	folio = gm_vma_alloc_huge_folio(b->mig.vma, b->mig.start);
+	folio = gm_host_huge_alloc(b->mig.vma, b->mig.start);
 	if (!folio)
 		return false;
 	gm_physmem_huge_dest(folio, b->src[0], &b->dst[0], b->spages,

@@ -55,8 +55,7 @@ static int gm_private_copy_out(struct gm_dev *dev, struct gm_private_fault *f,
 			if (f->huge && k && page_folio(f->dpages[k]) ==
 					    page_folio(f->dpages[0]))
 				continue;
-			unlock_page(f->dpages[k]);
-			put_page(f->dpages[k]);
+			gm_host_page_free(f->dpages[k]);
 		}
 	}
 	return err;
@@ -73,7 +72,7 @@ static unsigned int gm_private_huge_dest(struct gm_private_fault *f,
 {
 	struct page *shead = migrate_pfn_to_page(f->src[0]);
 	unsigned long write = f->src[0] & MIGRATE_PFN_WRITE, i;
-	struct folio *folio = gm_vma_alloc_huge_folio(vma, start);
+	struct folio *folio = gm_host_huge_alloc(vma, start);
 
 	if (folio) {
 		gm_physmem_huge_dest(folio, f->src[0], &f->dst[0], f->spages,
@@ -82,12 +81,11 @@ static unsigned int gm_private_huge_dest(struct gm_private_fault *f,
 		return npages;
 	}
 	for (i = 0; i < npages; i++) {
-		struct page *dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma,
-						    start + (i << PAGE_SHIFT));
+		struct page *dpage = gm_host_page_alloc(vma,
+							start + (i << PAGE_SHIFT));
 
 		if (!dpage)
 			break;
-		lock_page(dpage);
 		f->dst[i] = migrate_pfn(page_to_pfn(dpage)) | write;
 		f->spages[i] = pfn_to_page(page_to_pfn(shead) + i);
 		f->dpages[i] = dpage;
@@ -95,8 +93,7 @@ static unsigned int gm_private_huge_dest(struct gm_private_fault *f,
 	if (i < npages) {
 		/* All or nothing: the device page moves whole or not at all. */
 		while (i--) {
-			unlock_page(f->dpages[i]);
-			put_page(f->dpages[i]);
+			gm_host_page_free(f->dpages[i]);
 			f->dst[i] = 0;
 		}
 	}
@@ -121,13 +118,12 @@ static unsigned int gm_private_small_dest(struct gm_private_fault *f,
 		if (!spage || !(f->src[i] & MIGRATE_PFN_MIGRATE) ||
 		    gm_page_dev(spage) != dev)
 			continue;
-		dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, mig->vma, addr);
+		dpage = gm_host_page_alloc(mig->vma, addr);
 		if (!dpage) {
 			if (spage == vmf->page)
 				*ret = VM_FAULT_OOM;
 			continue;
 		}
-		lock_page(dpage);
 		f->spages[n] = spage;
 		f->dpages[n++] = dpage;
 		f->dst[i] = migrate_pfn(page_to_pfn(dpage));
