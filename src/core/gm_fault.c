@@ -128,15 +128,19 @@ static void gm_fault_fetch_foreign(struct gm_ctx *ctx, unsigned long start,
 }
 
 /*
- * The hmm.rst recipe up to the driver lock: fill @range->hmm_pfns, then
- * return 0 with the context's mapping lock held and the snapshot still
- * valid, or an error without it (-EBUSY once @retry ran out).  The fault
- * does not hold the mmap lock where the kernel lets a fault drop it
+ * The hmm.rst recipe, written once: fill @range->hmm_pfns, take the
+ * context's mapping lock and, if no invalidation came in between, call
+ * @locked with it held to use the snapshot; else start again, until @retry
+ * runs out (-EBUSY).  No path returns with the lock held.  The fault does
+ * not hold the mmap lock where the kernel lets a fault drop it
  * (userfaultfd-registered memory, which a fault under the lock would fail).
+ *
+ * Return: what @locked returned (0 if it is NULL), or the fault's error.
  */
-static int gm_fault_snapshot_locked(struct gm_ctx *ctx, struct mm_struct *mm,
-				    struct hmm_range *range,
-				    struct gm_retry *retry)
+static int gm_fault_snapshot(struct gm_ctx *ctx, struct mm_struct *mm,
+			     struct hmm_range *range, struct gm_retry *retry,
+			     int (*locked)(struct gm_ctx *ctx, void *arg),
+			     void *arg)
 {
 	int err;
 
@@ -147,8 +151,11 @@ static int gm_fault_snapshot_locked(struct gm_ctx *ctx, struct mm_struct *mm,
 			gm_inject_fault_delay();
 			mutex_lock(&ctx->pmap_lock);
 			if (!mmu_interval_read_retry(range->notifier,
-						     range->notifier_seq))
-				return 0;
+						     range->notifier_seq)) {
+				err = locked ? locked(ctx, arg) : 0;
+				mutex_unlock(&ctx->pmap_lock);
+				return err;
+			}
 			mutex_unlock(&ctx->pmap_lock);
 		} else if (err != -EBUSY) {
 			return err;
@@ -179,6 +186,43 @@ static bool gm_fault_fast(struct gm_ctx *ctx, struct gm_notifier *n,
 	return mapped;
 }
 
+/**
+ * struct gm_chunk_map - what mapping one chunk of a device fault needs
+ * @n: the notifier whose range holds the chunk
+ * @range: the chunk's snapshot
+ * @placement: the caller's policy
+ * @addrs: room for the device addresses of GM_BATCH_PAGES pages
+ */
+struct gm_chunk_map {
+	struct gm_notifier *n;
+	struct hmm_range range;
+	enum gm_placement placement;
+	struct gm_addr *addrs;
+};
+
+/* Pages in another device's private memory must come back first. */
+#define GM_FAULT_FETCH_FOREIGN	1
+
+/*
+ * The chunk's step under the mapping lock, with a valid snapshot: map it,
+ * or say why not (-ENOMEM: GM_PLACE_DEVICE found a page elsewhere;
+ * GM_FAULT_FETCH_FOREIGN: the device cannot reach some of the pages).
+ */
+static int gm_fault_chunk_locked(struct gm_ctx *ctx, void *arg)
+{
+	struct gm_chunk_map *c = arg;
+	unsigned long npages = (c->range.end - c->range.start) >> PAGE_SHIFT;
+
+	lockdep_assert_held(&ctx->pmap_lock);
+	if (c->placement == GM_PLACE_DEVICE &&
+	    !gm_fault_all_local(ctx, npages, c->range.hmm_pfns))
+		return -ENOMEM;
+	if (gm_fault_has_foreign(ctx, npages, c->range.hmm_pfns))
+		return GM_FAULT_FETCH_FOREIGN;
+	return gm_notifier_enter_locked(c->n, c->range.start, npages,
+					c->range.hmm_pfns, false, c->addrs);
+}
+
 /*
  * Fault in and map one chunk, inside the range of the notifier @n;
  * @locs, @pfns and @addrs have room for GM_BATCH_PAGES entries.
@@ -189,14 +233,20 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 			  enum gm_placement placement, unsigned long *pfns,
 			  struct gm_addr *addrs, u8 *locs)
 {
-	struct hmm_range range = {
-		.notifier = &n->mni,
-		.start = start,
-		.end = start + (npages << PAGE_SHIFT),
-		.hmm_pfns = pfns,
-		.default_flags = HMM_PFN_REQ_FAULT |
-				 (access & GM_PROT_WRITE ? HMM_PFN_REQ_WRITE : 0),
-		.dev_private_owner = &gm_pgmap_owner,
+	struct gm_chunk_map c = {
+		.n = n,
+		.range = {
+			.notifier = &n->mni,
+			.start = start,
+			.end = start + (npages << PAGE_SHIFT),
+			.hmm_pfns = pfns,
+			.default_flags = HMM_PFN_REQ_FAULT |
+					 (access & GM_PROT_WRITE ?
+					  HMM_PFN_REQ_WRITE : 0),
+			.dev_private_owner = &gm_pgmap_owner,
+		},
+		.placement = placement,
+		.addrs = addrs,
 	};
 	struct gm_retry retry;
 	int err;
@@ -211,21 +261,10 @@ static int gm_fault_chunk(struct gm_ctx *ctx, struct mm_struct *mm,
 	gm_fault_place(ctx, placement, start, npages, locs);
 	gm_retry_init(&retry);
 	for (;;) {
-		err = gm_fault_snapshot_locked(ctx, mm, &range, &retry);
-		if (err)
+		err = gm_fault_snapshot(ctx, mm, &c.range, &retry,
+					gm_fault_chunk_locked, &c);
+		if (err != GM_FAULT_FETCH_FOREIGN)
 			return err;
-		if (placement == GM_PLACE_DEVICE &&
-		    !gm_fault_all_local(ctx, npages, pfns)) {
-			mutex_unlock(&ctx->pmap_lock);
-			return -ENOMEM;
-		}
-		if (!gm_fault_has_foreign(ctx, npages, pfns)) {
-			err = gm_notifier_enter_locked(n, start, npages, pfns,
-						       false, addrs);
-			mutex_unlock(&ctx->pmap_lock);
-			return err;
-		}
-		mutex_unlock(&ctx->pmap_lock);
 		gm_fault_fetch_foreign(ctx, start, npages, pfns);
 		if (!gm_retry_again(&retry))
 			return -EBUSY;
@@ -508,9 +547,7 @@ int gm_ctx_snapshot(struct gm_ctx *ctx, unsigned long va,
 		range.notifier = &n->mni;
 		range.end = next;
 		gm_retry_init(&retry);
-		err = gm_fault_snapshot_locked(ctx, mm, &range, &retry);
-		if (!err)
-			mutex_unlock(&ctx->pmap_lock);
+		err = gm_fault_snapshot(ctx, mm, &range, &retry, NULL, NULL);
 	}
 	up_read(&ctx->notifier_rwsem);
 	mmput(mm);

@@ -22,6 +22,15 @@
  * The address space's mmu notifier takes only gm_pt.lock; a context's
  * interval notifiers take only its pmap_lock, which they may take from
  * reclaim: nothing allocates memory that may reclaim under it.
+ * A lock is released by the function that took it: work that must run
+ * under a lock another function takes is passed in as a callback, as in
+ * gm_fault_snapshot().  The one exception, gm_ctx_invalidate_lock(), is a
+ * trylock-shaped helper beside its only caller.  Functions that must be
+ * called with a lock held assert it with lockdep; none carries __acquires,
+ * __cond_acquires or __releases, since sparse up to v6.19 does not track
+ * mutexes or rwsems (it warns on any such annotation of them) and v7.0
+ * replaced it with Clang's context analysis, which checks only code built
+ * by clang that opts in.
  */
 #ifndef GM_INTERNAL_H
 #define GM_INTERNAL_H
