@@ -13,6 +13,7 @@
 # (MADV_NOHUGEPAGE), under THP "always" and "madvise".
 #
 # usage: scripts/bench.sh [--sizes "64 128 230"] [--reps 5] [--rounds 2]
+#        [--modes "always madvise"] [--bufs "thp 4k"] [--memory "private coherent"]
 # Sizes are MiB: by default 25%, 50% and 90% of a device's 256 MiB.  On
 # coherent memory they are capped at 230 MiB, since test_hmm's coherent
 # devices have 256 MiB and fail to fill all of it.
@@ -23,12 +24,16 @@
 # thread unmaps unrelated memory.  Raw lines are kept in build/bench/.
 set -euo pipefail
 
-sizes="64 128 230" reps=5 rounds=2
+sizes="64 128 230" reps=5 rounds=2 modes="always madvise" bufs="thp 4k"
+memory="private coherent"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sizes) sizes=$2; shift ;;
 	--reps) reps=$2; shift ;;
 	--rounds) rounds=$2; shift ;;
+	--modes) modes=$2; shift ;;
+	--bufs) bufs=$2; shift ;;
+	--memory) memory=$2; shift ;;
 	*) sed -n '/^# usage:/s/^# //p' "$0" >&2; exit 2 ;;
 	esac
 	shift
@@ -75,7 +80,7 @@ gcc -static -O2 -Wall -Wextra -Werror -isystem build/ksrc -o "$out/guest/dmirror
 cat >"$out/guest.sh" <<EOF
 swapoff /dev/zram0 2>/dev/null; grep -c zram /proc/swaps | sed "s/^/swap devices left: /"
 rmmod gmem_fake
-for mode in always madvise; do
+for mode in $modes; do
 	echo \$mode >/sys/kernel/mm/transparent_hugepage/enabled
 	for round in \$(seq $rounds); do
 		for drv in test_hmm gmem; do
@@ -85,13 +90,17 @@ for mode in always madvise; do
 				# 256 MiB of private memory, as test_hmm's first chunk.
 				modprobe gmem_fake \$GMEM_FAKE_PARAMS dmirror_private_size=0x10000000
 			fi
-			for thp in thp 4k; do
+			for thp in $bufs; do
+				case " $memory " in *" private "*)
 				/tests/dmirror_bench /dev/hmm_dmirror0 \$thp $reps $sizes |
-					sed "s|^|BENCH \$mode \$round \$drv |"
+					sed "s|^|BENCH \$mode \$round \$drv |" ;;
+				esac
+				case " $memory " in *" coherent "*)
 				/tests/dmirror_bench /dev/hmm_dmirror2 \$thp $reps $csizes |
 					sed "s|^|BENCH \$mode \$round \$drv |"
 				/tests/dmirror_fault_bench /dev/hmm_dmirror2 \$thp $reps 16 |
-					sed "s|^|FAULT \$mode \$round \$drv |"
+					sed "s|^|FAULT \$mode \$round \$drv |" ;;
+				esac
 			done
 			if [ \$drv = test_hmm ]; then rmmod test_hmm; else rmmod gmem_fake; fi
 		done

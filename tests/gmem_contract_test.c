@@ -4,7 +4,7 @@
  * every page of a range accounted for when device memory runs out, memory
  * shared with other processes (fork, KSM) and locked memory left in host
  * RAM, the logical page table following mremap(), and transparent huge
- * pages whose PMD mapping was split.
+ * pages whose PMD mapping was split or that move into coherent memory.
  *
  * Every test starts and ends with both devices idle.
  */
@@ -426,6 +426,42 @@ TEST_F_TIMEOUT(contract, pte_mapped_thp_accounted, CT_TIMEOUT)
 	ASSERT_EQ(0, gm_migrate(self->d.fd[0], p, THP_SIZE, GMEM_FAKE_DEST_HOST, &m));
 	EXPECT_EQ(0, on_dev(self, p, n, 0));
 	EXPECT_EQ(-1, gm_check(p, 0, n, 53));
+}
+
+/*
+ * A transparent huge page moves into coherent memory as 4 KiB pages: the
+ * kernel cannot split a coherent huge page, and a munmap of half of the
+ * range, as here, would have it split.  The other half keeps its data on
+ * the device, and the first half's device pages are freed (teardown).
+ */
+TEST_F_TIMEOUT(contract, thp_into_coherent_4k_pages, CT_TIMEOUT)
+{
+	const size_t n = gm_pages(THP_SIZE), half = n / 2;
+	struct gmem_fake_migrate m;
+	char *p;
+
+	p = gm_map_aligned(THP_SIZE, THP_SIZE, &self->buf, &self->len);
+	ASSERT_NE(NULL, p);
+	madvise(p, THP_SIZE, MADV_HUGEPAGE);
+	gm_fill(p, 0, n, 54);
+	if (!gm_is_thp(p))
+		SKIP(return, "no transparent huge page (THP disabled?)");
+	ASSERT_EQ((long)(THP_SIZE >> 10), gm_anon_huge_kib(p));
+
+	ASSERT_EQ(0, gm_migrate(self->d.fd[0], p, THP_SIZE, 0, &m));
+	ASSERT_EQ(n, m.moved);
+	EXPECT_EQ((long)n, on_dev(self, p, n, 0));
+	EXPECT_EQ(0, gm_anon_huge_kib(p));
+	EXPECT_EQ(-1, gm_check(p, 0, n, 54));
+
+	ASSERT_EQ(0, munmap(p, THP_SIZE / 2));
+	EXPECT_EQ((long)half, on_dev(self, p + THP_SIZE / 2, half, 0));
+	EXPECT_EQ(-1, gm_check(p, half, half, 54));
+	ASSERT_EQ(0, gm_migrate(self->d.fd[0], p + THP_SIZE / 2, THP_SIZE / 2,
+				GMEM_FAKE_DEST_HOST, &m));
+	EXPECT_EQ(half, m.moved);
+	EXPECT_EQ(0, on_dev(self, p + THP_SIZE / 2, half, 0));
+	EXPECT_EQ(-1, gm_check(p, half, half, 54));
 }
 
 TEST_HARNESS_MAIN

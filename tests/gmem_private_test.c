@@ -127,27 +127,6 @@ static long cpu_present(void *addr, size_t npages)
 	return ret ? ret : present;
 }
 
-/* The AnonHugePages of the mapping holding @addr, in KiB, or -1. */
-static long anon_huge_kib(void *addr)
-{
-	unsigned long start, end, a = (uintptr_t)addr;
-	FILE *f = fopen("/proc/self/smaps", "r");
-	char line[256];
-	long kib = -1;
-	bool in = false;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2)
-			in = start <= a && a < end;
-		else if (in && sscanf(line, "AnonHugePages: %ld kB", &kib) == 1)
-			break;
-	}
-	fclose(f);
-	return kib;
-}
-
 TEST_F_TIMEOUT(priv, migrate_places_pages_on_the_device, PRIV_TIMEOUT)
 {
 	uint8_t loc;
@@ -238,7 +217,7 @@ TEST_F_TIMEOUT(priv, huge_page_moves_whole, PRIV_TIMEOUT)
 	ASSERT_EQ(0, ioctl(self->mirror, HMM_DMIRROR_MIGRATE_TO_SYS, &cmd));
 	ASSERT_EQ(n / 2, cmd.cpages);
 	ASSERT_EQ((long)n, cpu_present(p, n));
-	ASSERT_EQ((long)(len >> 10), anon_huge_kib(p));
+	ASSERT_EQ((long)(len >> 10), gm_anon_huge_kib(p));
 	/* And everything reads back right. */
 	ASSERT_EQ(-1, gm_check(p, 0, n, 78));
 	munmap(map, len + huge);

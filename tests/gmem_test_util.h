@@ -365,6 +365,27 @@ struct gm_pfns {
 	uint64_t first_pfn;	/* PFN of the first present page */
 };
 
+/* The AnonHugePages of the mapping holding @addr, in KiB, or -1. */
+static inline long gm_anon_huge_kib(void *addr)
+{
+	unsigned long start, end, a = (uintptr_t)addr;
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[256];
+	long kib = -1;
+	bool in = false;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2)
+			in = start <= a && a < end;
+		else if (in && sscanf(line, "AnonHugePages: %ld kB", &kib) == 1)
+			break;
+	}
+	fclose(f);
+	return kib;
+}
+
 /* Is the 2 MiB at @p backed by one transparent huge page? */
 static inline bool gm_is_thp(void *p)
 {

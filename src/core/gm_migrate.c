@@ -399,8 +399,11 @@ static bool gm_batch_takes(struct gm_migration *m, struct gm_batch *b,
 
 /*
  * Host (or never-touched) pages of the batch get a device page each, as far
- * as device memory lasts; a huge page collected whole gets a device huge
- * page where one is free, else pages of 4 KiB, and the kernel splits it.
+ * as device memory lasts.  A huge page collected whole gets a device huge
+ * page in private memory where one is free, else pages of 4 KiB, and
+ * migrate_vma_pages() splits it.  Coherent memory always gets 4 KiB pages,
+ * since the kernel could not split a coherent huge page (docs/design.rst,
+ * "Device huge pages").
  */
 static void gm_batch_prepare_to_dev(struct gm_migration *m, struct gm_batch *b)
 {
@@ -415,7 +418,8 @@ static void gm_batch_prepare_to_dev(struct gm_migration *m, struct gm_batch *b)
 				b->slot[need++] = i + j;
 	}
 
-	if (gm_batch_compound(b) && need)
+	if (gm_batch_compound(b) && need &&
+	    m->pm->pgmap.type == MEMORY_DEVICE_PRIVATE)
 		huge = gm_devmem_alloc_huge(m->pm);
 	if (huge) {
 		gm_zone_device_huge_init(huge, &m->pm->pgmap);
@@ -597,14 +601,12 @@ static int gm_batch_start(struct gm_migration *m, struct gm_batch *b,
 			 MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
 	};
 	/*
-	 * A whole PMD range may move as one huge page where the kernel can
-	 * (gm_have_device_huge()) and the VMA takes huge pages: into private
-	 * memory, and a device huge page back to host RAM.  Coherent memory
-	 * holds no huge pages: the kernel moves a host huge page whole only
-	 * into device-private memory.
+	 * A whole PMD range is collected as one huge page where the kernel
+	 * can (gm_have_device_huge()) and the VMA takes huge pages: it is
+	 * unmapped with one PMD entry instead of being split while mapped.
+	 * See gm_batch_prepare_to_dev() for where it goes.
 	 */
-	if ((!m->dev || m->pm->pgmap.type == MEMORY_DEVICE_PRIVATE) &&
-	    !(vma->vm_flags & VM_NOHUGEPAGE) &&
+	if (!(vma->vm_flags & VM_NOHUGEPAGE) &&
 	    IS_ALIGNED(start, HPAGE_PMD_SIZE) && end - start == HPAGE_PMD_SIZE)
 		b->mig.flags |= GM_MIGRATE_VMA_SELECT_COMPOUND;
 	b->huge = false;
