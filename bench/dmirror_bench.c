@@ -15,10 +15,15 @@
  * and the next size.
  * MIGRATE_TO_DEV of test_hmm also copies the buffer out to cmd.ptr, and so
  * does gmem_fake's: both pay for it alike.
+ * With DMIRROR_BENCH_READ set, each repetition also times HMM_DMIRROR_READ
+ * of the buffer between the two migrations, while it is in device memory,
+ * and the line ends with "read <min> <median>".  (test_hmm of v7.3 oopses
+ * reading its device-private pages this way: set it for coherent devices.)
  * With DMIRROR_BENCH_EACH set in the environment, each repetition is
  * printed too: "rep <r> to_dev <us> to_sys <us>".
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,8 +35,8 @@
 
 #include "bench_util.h"
 
-/* One migration; its time in us per page, or a negative errno. */
-static double migrate(int fd, unsigned long cmdno, char *buf, char *mirror,
+/* One command on the buffer; its time in us per page, or a negative errno. */
+static double timed_cmd(int fd, unsigned long cmdno, char *buf, char *mirror,
 		      size_t npages)
 {
 	struct hmm_dmirror_cmd cmd = {
@@ -48,6 +53,7 @@ static double migrate(int fd, unsigned long cmdno, char *buf, char *mirror,
 
 int main(int argc, char **argv)
 {
+	bool do_read = getenv("DMIRROR_BENCH_READ");
 	const char *dev, *mode;
 	int fd, reps, a, r;
 
@@ -65,7 +71,7 @@ int main(int argc, char **argv)
 	}
 	for (a = 4; a < argc; a++) {
 		size_t len = strtoul(argv[a], NULL, 10) << 20, npages = len >> 12;
-		double dev_us[MAX_REPS], sys_us[MAX_REPS], t;
+		double dev_us[MAX_REPS], sys_us[MAX_REPS], rd_us[MAX_REPS], t;
 		char *map, *buf, *mirror;
 
 		map = mmap(NULL, len + THP_SIZE, PROT_READ | PROT_WRITE,
@@ -79,14 +85,21 @@ int main(int argc, char **argv)
 		madvise(buf, len, strcmp(mode, "thp") ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
 		memset(buf, 0x5a, len);
 		for (r = -1; r < reps; r++) {
-			t = migrate(fd, HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror, npages);
+			t = timed_cmd(fd, HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror, npages);
 			if (t < 0) {
 				printf("%s %s %s error to_dev %d\n", dev, mode, argv[a], (int)-t);
 				break;
 			}
 			if (r >= 0)
 				dev_us[r] = t;
-			t = migrate(fd, HMM_DMIRROR_MIGRATE_TO_SYS, buf, mirror, npages);
+			t = do_read ? timed_cmd(fd, HMM_DMIRROR_READ, buf, mirror, npages) : 0;
+			if (t < 0) {
+				printf("%s %s %s error read %d\n", dev, mode, argv[a], (int)-t);
+				break;
+			}
+			if (r >= 0)
+				rd_us[r] = t;
+			t = timed_cmd(fd, HMM_DMIRROR_MIGRATE_TO_SYS, buf, mirror, npages);
 			if (t < 0) {
 				printf("%s %s %s error to_sys %d\n", dev, mode, argv[a], (int)-t);
 				break;
@@ -105,16 +118,20 @@ int main(int argc, char **argv)
 		}
 		if (r < reps) {
 			/* Failed: the data is back in host RAM all the same. */
-			migrate(fd, HMM_DMIRROR_MIGRATE_TO_SYS, buf, mirror, npages);
+			timed_cmd(fd, HMM_DMIRROR_MIGRATE_TO_SYS, buf, mirror, npages);
 			munmap(map, len + THP_SIZE);
 			free(mirror);
 			continue;
 		}
 		qsort(dev_us, reps, sizeof(double), cmp_double);
 		qsort(sys_us, reps, sizeof(double), cmp_double);
-		printf("%s %s %s to_dev %.2f %.2f to_sys %.2f %.2f\n", dev, mode,
+		qsort(rd_us, reps, sizeof(double), cmp_double);
+		printf("%s %s %s to_dev %.2f %.2f to_sys %.2f %.2f", dev, mode,
 		       argv[a], dev_us[0], dev_us[reps / 2], sys_us[0],
 		       sys_us[reps / 2]);
+		if (do_read)
+			printf(" read %.2f %.2f", rd_us[0], rd_us[reps / 2]);
+		printf("\n");
 		fflush(stdout);
 		munmap(map, len + THP_SIZE);
 		free(mirror);

@@ -18,7 +18,9 @@
 # coherent memory they are capped at 230 MiB, since test_hmm's coherent
 # devices have 256 MiB and fail to fill all of it.
 # Prints a table in microseconds per 4 KiB page (median of the reps; lower is
-# better) and the ratio test_hmm / gmem (above 1: gmem is faster), then one
+# better) of migrations both ways and, on coherent memory, of HMM_DMIRROR_READ
+# of the buffer while it is on the device, and the ratio test_hmm / gmem
+# (above 1: gmem is faster), then one
 # of device first-touch faults in thousands of pages per second on
 # /dev/hmm_dmirror2 (bench/dmirror_fault_bench.c), alone and while another
 # thread unmaps unrelated memory.  Raw lines are kept in build/bench/.
@@ -96,7 +98,7 @@ for mode in $modes; do
 					sed "s|^|BENCH \$mode \$round \$drv |" ;;
 				esac
 				case " $memory " in *" coherent "*)
-				/tests/dmirror_bench /dev/hmm_dmirror2 \$thp $reps $csizes |
+				DMIRROR_BENCH_READ=1 /tests/dmirror_bench /dev/hmm_dmirror2 \$thp $reps $csizes |
 					sed "s|^|BENCH \$mode \$round \$drv |"
 				/tests/dmirror_fault_bench /dev/hmm_dmirror2 \$thp $reps 16 |
 					sed "s|^|FAULT \$mode \$round \$drv |" ;;
@@ -117,7 +119,7 @@ if [ ! -s "$out/raw" ] || grep -q ' error data ' "$out/raw"; then
 	exit 1
 fi
 
-# BENCH mode round drv dev thp MiB to_dev min med to_sys min med
+# BENCH mode round drv dev thp MiB to_dev min med to_sys min med read min med
 #       (or ... MiB error what errno)
 echo "gmem vs lib/test_hmm on $rel, us per 4 KiB page (median of $reps, best of $rounds rounds)"
 awk '
@@ -125,8 +127,8 @@ awk '
 		key = $2 " " ($5 ~ /dmirror0/ ? "private" : "coherent") " " $6 " " $7
 		keys[key] = 1
 		if ($8 == "error") { failed[key " " $4] = $9 " " $10; next }
-		for (d = 0; d < 2; d++) {
-			v = d ? $13 : $10
+		for (d = 0; d < (NF >= 16 ? 3 : 2); d++) {
+			v = d == 2 ? $16 : d ? $13 : $10
 			k = key " " d " " $4
 			if (!(k in best) || v < best[k]) best[k] = v
 		}
@@ -135,7 +137,7 @@ awk '
 		key = k " " d " " drv
 		if (key in best)
 			return sprintf("%9.2f", best[key])
-		return sprintf("%9s", "failed")
+		return sprintf("%9s", d == 2 ? "-" : "failed")
 	}
 	function ratio(k, d,   g, t) {
 		g = k " " d " gmem"
@@ -145,15 +147,18 @@ awk '
 		return sprintf("%6.2f", best[t] / best[g])
 	}
 	END {
-		printf "%-8s %-9s %-4s %5s | %9s %9s %6s | %9s %9s %6s\n", "THP", "memory", "buf",
-		       "MiB", "to dev:", "", "", "to host:", "", ""
-		printf "%-8s %-9s %-4s %5s | %9s %9s %6s | %9s %9s %6s\n", "", "", "", "",
-		       "gmem", "test_hmm", "ratio", "gmem", "test_hmm", "ratio"
+		printf "%-8s %-9s %-4s %5s | %9s %9s %6s | %9s %9s %6s | %9s %9s %6s\n", "THP",
+		       "memory", "buf", "MiB", "to dev:", "", "", "to host:", "", "",
+		       "read:", "", ""
+		printf "%-8s %-9s %-4s %5s | %9s %9s %6s | %9s %9s %6s | %9s %9s %6s\n", "", "",
+		       "", "", "gmem", "test_hmm", "ratio", "gmem", "test_hmm", "ratio",
+		       "gmem", "test_hmm", "ratio"
 		for (k in keys) {
 			split(k, f, " ")
-			printf "%-8s %-9s %-4s %5s | %s %s %s | %s %s %s\n", f[1], f[2], f[3], f[4],
+			printf "%-8s %-9s %-4s %5s | %s %s %s | %s %s %s | %s %s %s\n", f[1], f[2], f[3], f[4],
 			       cell(k, 0, "gmem"), cell(k, 0, "test_hmm"), ratio(k, 0),
-			       cell(k, 1, "gmem"), cell(k, 1, "test_hmm"), ratio(k, 1) | "sort -k1,1 -k2,2 -k3,3r -k4,4n"
+			       cell(k, 1, "gmem"), cell(k, 1, "test_hmm"), ratio(k, 1),
+			       cell(k, 2, "gmem"), cell(k, 2, "test_hmm"), ratio(k, 2) | "sort -k1,1 -k2,2 -k3,3r -k4,4n"
 		}
 	}' "$out/raw"
 echo "ratio: test_hmm / gmem, above 1 where gmem is faster; failed: every round's migration was refused (-ENOENT: pages not placed)"
