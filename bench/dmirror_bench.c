@@ -23,8 +23,8 @@
  * printed too: "rep <r> to_dev <us> to_sys <us>".
  */
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +37,7 @@
 
 /* One command on the buffer; its time in us per page, or a negative errno. */
 static double timed_cmd(int fd, unsigned long cmdno, char *buf, char *mirror,
-		      size_t npages)
+			size_t npages)
 {
 	struct hmm_dmirror_cmd cmd = {
 		.addr = (uintptr_t)buf,
