@@ -106,15 +106,17 @@ void gmem_fake_debugfs_exit(void);
 void gmem_fake_engine_fini(struct gmem_fake_dev *fdev);
 
 /* fake_mmu.c */
+/* What a device access through the MMU does (gmem_fake_dev_access()). */
+#define GMEM_FAKE_WRITE	BIT(0)	/* a store, not a load */
+#define GMEM_FAKE_LOCAL	BIT(1)	/* only the device's own memory will do */
+
 extern const struct gm_mmu gmem_fake_mmu;
-int gmem_fake_mmu_access(void *pmap, unsigned long va, void *buf, size_t len,
-			 bool write);
 void gmem_fake_mmu_stats(void *pmap, struct gmem_fake_mmu_stats *st);
 bool gmem_fake_mmu_has_atomic(void *pmap, unsigned long start,
 			      unsigned long end);
 int gmem_fake_dev_access(struct gm_ctx *ctx, unsigned long va, void *buf,
-			 size_t len, bool write, unsigned long fault_end,
-			 u32 *faults);
+			 size_t len, unsigned int flags,
+			 unsigned long fault_end, u32 *faults, size_t *done);
 
 /* fake_ioctl.c */
 extern const struct file_operations gmem_fake_fops;

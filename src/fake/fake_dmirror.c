@@ -145,23 +145,32 @@ static int gmem_dmirror_release(struct inode *inode, struct file *file)
 
 /*
  * The device reads or writes @npages pages at @addr, from or to @buf,
- * through its MMU; a miss raises a device fault for the rest of the range,
- * as test_hmm does, so that a cold range costs one fault.
+ * through its MMU (GMEM_FAKE_* @flags); a miss raises a device fault for
+ * the rest of the range, as test_hmm does, so that a cold range costs one
+ * fault.  Pages done are added to @cmd->cpages.
  */
+static int gmem_dmirror_access(struct gmem_dmirror *dm,
+			       struct hmm_dmirror_cmd *cmd, void *buf,
+			       unsigned int flags, u32 *faults)
+{
+	unsigned long len = cmd->npages << PAGE_SHIFT;
+	size_t done;
+	int err;
+
+	err = gmem_fake_dev_access(dm->ctx, cmd->addr, buf, len, flags,
+				   cmd->addr + len, faults, &done);
+	cmd->cpages += done >> PAGE_SHIFT;
+	return err;
+}
+
 static int gmem_dmirror_rw(struct gmem_dmirror *dm, struct hmm_dmirror_cmd *cmd,
 			   void *buf, bool write)
 {
-	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT), addr;
 	u32 faults = 0;
-	int err = 0;
+	int err;
 
-	for (addr = cmd->addr; addr < end && !err; addr += PAGE_SIZE) {
-		err = gmem_fake_dev_access(dm->ctx, addr, buf, PAGE_SIZE, write,
-					   end, &faults);
-		if (!err)
-			cmd->cpages++;
-		buf += PAGE_SIZE;
-	}
+	err = gmem_dmirror_access(dm, cmd, buf, write ? GMEM_FAKE_WRITE : 0,
+				  &faults);
 	cmd->faults += faults;
 	return err;
 }
@@ -187,39 +196,20 @@ static int gmem_dmirror_check_vmas(unsigned long start, unsigned long end)
 }
 
 /*
- * Read back what the device holds of the range, straight from its memory:
- * -ENOENT at the first page that is not in it (test_hmm's answer for a
- * page that did not migrate).  A page that moves away meanwhile reads
- * whatever its old place holds, which only a racing test could see.
+ * Read back what the device holds of the range, through its MMU from its
+ * own memory only: -ENOENT at the first page that is not in it (test_hmm's
+ * answer for a page that did not migrate).  Like test_hmm's migration,
+ * which maps what it moved, this leaves the range mapped in the device
+ * (where it is: nothing moves), so the device's next access finds it.
  */
 static int gmem_dmirror_read_local(struct gmem_dmirror *dm,
-				   struct hmm_dmirror_cmd *cmd, void *buf,
-				   unsigned long *pfns)
+				   struct hmm_dmirror_cmd *cmd, void *buf)
 {
-	unsigned long addr = cmd->addr, left = cmd->npages, n, i;
+	u32 faults = 0;
 	int err;
 
-	for (; left; left -= n, addr += n << PAGE_SHIFT) {
-		n = min_t(unsigned long, left, GMEM_DMIRROR_SNAP_PAGES);
-		err = gm_ctx_snapshot(dm->ctx, addr, n, pfns);
-		if (err)
-			return err;
-		for (i = 0; i < n; i++, buf += PAGE_SIZE) {
-			struct page *page;
-			void *kaddr;
-
-			if (!(pfns[i] & HMM_PFN_VALID))
-				return -ENOENT;
-			page = hmm_pfn_to_page(pfns[i]);
-			if (gm_page_dev(page) != dm->fdev->gm)
-				return -ENOENT;
-			kaddr = gmem_fake_map_page(page);
-			memcpy(buf, kaddr, PAGE_SIZE);
-			gmem_fake_unmap_page(page, kaddr);
-			cmd->cpages++;
-		}
-	}
-	return 0;
+	err = gmem_dmirror_access(dm, cmd, buf, GMEM_FAKE_LOCAL, &faults);
+	return err == -EREMOTE ? -ENOENT : err;
 }
 
 /*
@@ -242,7 +232,6 @@ static int gmem_dmirror_migrate_to_dev(struct gmem_dmirror *dm,
 {
 	unsigned long len = cmd->npages << PAGE_SHIFT;
 	struct gm_migrate_result res;
-	unsigned long *pfns;
 	int err;
 
 	WRITE_ONCE(dm->flags, 0);
@@ -256,14 +245,7 @@ static int gmem_dmirror_migrate_to_dev(struct gmem_dmirror *dm,
 	err = gm_migrate_to_dev(dm->ctx, NULL, cmd->addr, len, &res);
 	if (err && err != -EOPNOTSUPP)
 		return err;
-
-	pfns = kvcalloc(GMEM_DMIRROR_SNAP_PAGES, sizeof(*pfns),
-			GFP_KERNEL | __GFP_NOWARN);
-	if (!pfns)
-		return -ENOMEM;
-	err = gmem_dmirror_read_local(dm, cmd, buf, pfns);
-	kvfree(pfns);
-	return err;
+	return gmem_dmirror_read_local(dm, cmd, buf);
 }
 
 static int gmem_dmirror_migrate_to_sys(struct gmem_dmirror *dm,

@@ -228,6 +228,7 @@ static long gmem_fake_access(struct gmem_fake_file *ff, void __user *uarg,
 	end = arg.addr + arg.length;
 	for (addr = arg.addr, ret = 0; addr < end && !ret; ) {
 		size_t n = min(end - addr, PAGE_SIZE - offset_in_page(addr));
+		size_t done;
 
 		if (write && copy_from_user(bounce, ubuf, n)) {
 			ret = -EFAULT;
@@ -235,10 +236,11 @@ static long gmem_fake_access(struct gmem_fake_file *ff, void __user *uarg,
 		}
 		/* A miss faults in what is left of the access, up to 2 MiB. */
 		before = arg.faults;
-		ret = gmem_fake_dev_access(ff->ctx, addr, bounce, n, write,
+		ret = gmem_fake_dev_access(ff->ctx, addr, bounce, n,
+					   write ? GMEM_FAKE_WRITE : 0,
 					   min(PAGE_ALIGN(end),
 					       (addr & PAGE_MASK) + SZ_2M),
-					   &arg.faults);
+					   &arg.faults, &done);
 		atomic64_add(arg.faults - before, &ff->faults);
 		if (!ret && !write && copy_to_user(ubuf, bounce, n))
 			ret = -EFAULT;

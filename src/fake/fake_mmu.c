@@ -254,85 +254,126 @@ static unsigned long gmem_fake_translate(struct gmem_fake_pmap *p,
 	return e->pte;
 }
 
-/**
- * gmem_fake_mmu_access() - the device loads or stores within one page
- * @pmap: the device page table
- * @va: first byte
- * @buf: kernel buffer the bytes come from or go to
- * @len: bytes, not crossing a page boundary
- * @write: a store
+/* Most pages one burst of device accesses copies with the MMU lock held. */
+#define GMEM_FAKE_BURST_PAGES	16
+
+/*
+ * The device loads or stores [@va, @va + @len) through its MMU, as one
+ * burst: the MMU lock is taken once for up to GMEM_FAKE_BURST_PAGES pages,
+ * not per page, which is most of what a device access costs the fake
+ * besides the copy.  Stops at the first page that faults; *@done says how
+ * many bytes were accessed.
  *
- * Return: 0, -ENOENT when the translation is missing or does not allow
- * the access (a device fault), or -EFAULT if it leads nowhere.
+ * Return: 0, -ENOENT when a translation is missing or does not allow the
+ * access (a device fault), -EREMOTE for GMEM_FAKE_LOCAL when it leads
+ * elsewhere, or -EFAULT if it leads nowhere.
  */
-int gmem_fake_mmu_access(void *pmap, unsigned long va, void *buf, size_t len,
-			 bool write)
+static int gmem_fake_mmu_access(struct gmem_fake_pmap *p, unsigned long va,
+				void *buf, size_t len, unsigned int flags,
+				size_t *done)
 {
-	struct gmem_fake_pmap *p = pmap;
-	unsigned int need = write ? GM_PROT_WRITE : GM_PROT_READ;
+	bool write = flags & GMEM_FAKE_WRITE;
+	unsigned int need = write ? GM_PROT_WRITE : GM_PROT_READ, burst = 0;
 	struct gm_addr a = { .order = 0 };
 	struct page *page;
 	unsigned long pte;
 	void *kaddr;
+	size_t n;
+	int err = 0;
 
+	*done = 0;
 	xa_lock(&p->pte);
-	pte = gmem_fake_translate(p, va >> PAGE_SHIFT);
-	if (!(pte & need)) {
-		xa_unlock(&p->pte);
-		return -ENOENT;
+	for (; len; len -= n, va += n, buf += n, *done += n) {
+		n = min_t(size_t, len, PAGE_SIZE - offset_in_page(va));
+		if (++burst > GMEM_FAKE_BURST_PAGES) {
+			/* Let an invalidation waiting for the MMU in. */
+			xa_unlock(&p->pte);
+			burst = 1;
+			xa_lock(&p->pte);
+		}
+		pte = gmem_fake_translate(p, va >> PAGE_SHIFT);
+		if (!(pte & need)) {
+			err = -ENOENT;
+			break;
+		}
+		a.addr = pte & GMEM_FAKE_PTE_ADDR;
+		a.kind = (pte & GMEM_FAKE_PTE_KIND) >> GMEM_FAKE_PTE_KIND_SHIFT;
+		if ((flags & GMEM_FAKE_LOCAL) && a.kind != GM_ADDR_LOCAL) {
+			err = -EREMOTE;
+			break;
+		}
+		kaddr = gmem_fake_map_addr(p->fdev, &a, &page);
+		if (!kaddr) {
+			err = -EFAULT;
+			break;
+		}
+		if (write)
+			memcpy(kaddr + offset_in_page(va), buf, n);
+		else
+			memcpy(buf, kaddr + offset_in_page(va), n);
+		gmem_fake_unmap_addr(page, kaddr);
 	}
-	a.addr = pte & GMEM_FAKE_PTE_ADDR;
-	a.kind = (pte & GMEM_FAKE_PTE_KIND) >> GMEM_FAKE_PTE_KIND_SHIFT;
-	kaddr = gmem_fake_map_addr(p->fdev, &a, &page);
-	if (!kaddr) {
-		xa_unlock(&p->pte);
-		return -EFAULT;
-	}
-	if (write)
-		memcpy(kaddr + offset_in_page(va), buf, len);
-	else
-		memcpy(buf, kaddr + offset_in_page(va), len);
-	gmem_fake_unmap_addr(page, kaddr);
 	xa_unlock(&p->pte);
-	return 0;
+	return err;
 }
 
 /* Most device faults one load or store may raise for the same page. */
 #define GMEM_FAKE_FAULT_RETRIES	16
 
 /**
- * gmem_fake_dev_access() - a device load or store, faulting on a miss
+ * gmem_fake_dev_access() - device loads or stores, faulting on a miss
  * @ctx: the attachment whose page table the device walks
  * @va: first byte
  * @buf: kernel buffer the bytes come from or go to
- * @len: bytes, not crossing a page boundary
- * @write: a store
- * @fault_end: a miss faults [page of @va, @fault_end) in at once
+ * @len: bytes
+ * @flags: GMEM_FAKE_WRITE for stores; GMEM_FAKE_LOCAL to accept only
+ *	translations to the device's own memory (-EREMOTE otherwise), and to
+ *	fault pages in where they are (GM_PLACE_IN_PLACE): the device reads
+ *	what its memory holds, it does not move anything there.  Otherwise
+ *	the device's placement policy decides.
+ * @fault_end: a miss faults [page of the miss, @fault_end) in at once
  * @faults: incremented for every device fault raised
+ * @done: set to the bytes accessed, also when an error stops the access
  *
- * Return: 0, the error of gm_dev_fault(), or -EBUSY if the page kept
- * being invalidated between the fault and the access.
+ * Return: 0, the error of gm_dev_fault(), -EREMOTE, -EFAULT if a
+ * translation leads nowhere, or -EBUSY if a page kept being invalidated
+ * between the fault and the access.
  */
 int gmem_fake_dev_access(struct gm_ctx *ctx, unsigned long va, void *buf,
-			 size_t len, bool write, unsigned long fault_end,
-			 u32 *faults)
+			 size_t len, unsigned int flags,
+			 unsigned long fault_end, u32 *faults, size_t *done)
 {
-	unsigned int access = write ? GM_PROT_READ | GM_PROT_WRITE : GM_PROT_READ;
+	unsigned int access = flags & GMEM_FAKE_WRITE ?
+			      GM_PROT_READ | GM_PROT_WRITE : GM_PROT_READ;
 	struct gmem_fake_dev *fdev = gm_dev_drvdata(gm_ctx_dev(ctx));
-	struct gm_fault_opts opts = { .placement = fdev->placement };
-	unsigned long page = va & PAGE_MASK;
-	unsigned int tries;
+	struct gm_fault_opts opts = {
+		.placement = flags & GMEM_FAKE_LOCAL ? GM_PLACE_IN_PLACE :
+						       fdev->placement,
+	};
+	struct gmem_fake_pmap *p = gm_ctx_pmap(ctx);
+	unsigned int tries = 0;
+	size_t n;
 	int err;
 
-	for (tries = 0; tries < GMEM_FAKE_FAULT_RETRIES; tries++) {
-		if (!gmem_fake_mmu_access(gm_ctx_pmap(ctx), va, buf, len, write))
-			return 0;
+	*done = 0;
+	for (;;) {
+		err = gmem_fake_mmu_access(p, va, buf, len, flags, &n);
+		*done += n;
+		if (err != -ENOENT)
+			return err;
+		va += n;
+		buf += n;
+		len -= n;
+		if (n)
+			tries = 0;
+		if (++tries > GMEM_FAKE_FAULT_RETRIES)
+			return -EBUSY;
 		(*faults)++;
-		err = gm_dev_fault(ctx, page, fault_end - page, access, &opts);
+		err = gm_dev_fault(ctx, va & PAGE_MASK, fault_end - (va & PAGE_MASK),
+				   access, &opts);
 		if (err)
 			return err;
 	}
-	return -EBUSY;
 }
 
 /* Does the device hold a page of [@start, @end) exclusively? */
