@@ -77,31 +77,6 @@ struct gmem_fake_copy {
 	struct gmem_fake_dev *fdev;
 };
 
-/**
- * gmem_fake_map_page() - where the device (or its engine) finds a page
- * @page: host RAM, or memory of a fake device
- *
- * Return: a kernel address of the page's contents, for
- * gmem_fake_unmap_page().
- */
-void *gmem_fake_map_page(struct page *page)
-{
-	struct gm_dev *dev;
-
-	if (is_device_private_page(page)) {
-		dev = gm_page_dev(page);
-		return ((struct gmem_fake_dev *)gm_dev_drvdata(dev))->vram +
-		       gm_dev_page_offset(dev, page);
-	}
-	return kmap_local_page(page);
-}
-
-void gmem_fake_unmap_page(struct page *page, void *addr)
-{
-	if (!is_device_private_page(page))
-		kunmap_local(addr);
-}
-
 /*
  * Where the device's DMA address @dma leads, in physical memory: through
  * its IOMMU if one translates (0 for an IOVA that is not mapped), as the

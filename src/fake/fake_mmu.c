@@ -317,6 +317,21 @@ static int gmem_fake_mmu_access(struct gmem_fake_pmap *p, unsigned long va,
 	return err;
 }
 
+/* The device fault of a miss at @page: [@page, @end), as @flags want it. */
+static int gmem_fake_fault(struct gm_ctx *ctx, unsigned long page,
+			   unsigned long end, unsigned int flags)
+{
+	unsigned int access = flags & GMEM_FAKE_WRITE ?
+			      GM_PROT_READ | GM_PROT_WRITE : GM_PROT_READ;
+	struct gmem_fake_dev *fdev = gm_dev_drvdata(gm_ctx_dev(ctx));
+	struct gm_fault_opts opts = {
+		.placement = flags & GMEM_FAKE_LOCAL ? GM_PLACE_IN_PLACE :
+						       fdev->placement,
+	};
+
+	return gm_dev_fault(ctx, page, end - page, access, &opts);
+}
+
 /* Most device faults one load or store may raise for the same page. */
 #define GMEM_FAKE_FAULT_RETRIES	16
 
@@ -343,13 +358,6 @@ int gmem_fake_dev_access(struct gm_ctx *ctx, unsigned long va, void *buf,
 			 size_t len, unsigned int flags,
 			 unsigned long fault_end, u32 *faults, size_t *done)
 {
-	unsigned int access = flags & GMEM_FAKE_WRITE ?
-			      GM_PROT_READ | GM_PROT_WRITE : GM_PROT_READ;
-	struct gmem_fake_dev *fdev = gm_dev_drvdata(gm_ctx_dev(ctx));
-	struct gm_fault_opts opts = {
-		.placement = flags & GMEM_FAKE_LOCAL ? GM_PLACE_IN_PLACE :
-						       fdev->placement,
-	};
 	struct gmem_fake_pmap *p = gm_ctx_pmap(ctx);
 	unsigned int tries = 0;
 	size_t n;
@@ -369,8 +377,7 @@ int gmem_fake_dev_access(struct gm_ctx *ctx, unsigned long va, void *buf,
 		if (++tries > GMEM_FAKE_FAULT_RETRIES)
 			return -EBUSY;
 		(*faults)++;
-		err = gm_dev_fault(ctx, va & PAGE_MASK, fault_end - (va & PAGE_MASK),
-				   access, &opts);
+		err = gmem_fake_fault(ctx, va & PAGE_MASK, fault_end, flags);
 		if (err)
 			return err;
 	}
