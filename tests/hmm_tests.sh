@@ -74,18 +74,29 @@ if [ -w "$hugepages" ] && [ "$(cat "$hugepages")" -lt 8 ]; then
 	echo 8 >"$hugepages"
 fi
 
-# Some tests count device faults exactly (anon_write_child: one), and a
-# page that compaction migrates between a device fault and the device's
-# access costs a second fault, with lib/test_hmm as with gmem.  The soak
-# before this leaves compaction busy: compact once now, and keep proactive
-# compaction off while the tests run.
+# Some tests count device faults exactly (anon_write_child,
+# anon_write_prot: one), and a page that the kernel migrates or collapses
+# between a device fault and the device's access costs a second fault,
+# with lib/test_hmm as with gmem.  The soak before this leaves compaction
+# busy: compact once now, and keep proactive compaction off while the tests
+# run.  Under THP "always", khugepaged may collapse a test's buffer with
+# the VMA it merged into (anon_write_prot's, after its mprotect()): it
+# sleeps for the run, and what it collapsed meanwhile is reported.
 [ ! -w /proc/sys/vm/compact_memory ] || echo 1 >/proc/sys/vm/compact_memory
+restore=''
 proactive=/proc/sys/vm/compaction_proactiveness
 if [ -w "$proactive" ]; then
-	was=$(cat "$proactive")
+	restore="echo $(cat "$proactive") >$proactive;"
 	echo 0 >"$proactive"
-	trap 'echo "$was" >"$proactive"' EXIT
 fi
+khugepaged=/sys/kernel/mm/transparent_hugepage/khugepaged
+collapsed=$(cat "$khugepaged/pages_collapsed" 2>/dev/null || echo 0)
+if [ -w "$khugepaged/scan_sleep_millisecs" ]; then
+	restore="$restore echo $(cat "$khugepaged/scan_sleep_millisecs") >$khugepaged/scan_sleep_millisecs;"
+	echo 3600000 >"$khugepaged/scan_sleep_millisecs"
+fi
+# shellcheck disable=SC2064 # the values to restore are known now
+trap "$restore" EXIT
 
 # The variants that run, and the expected failures among them: lines of
 # "fixture.variant.test reason".
@@ -166,6 +177,8 @@ echo "TAP version 13"
 		"$bin" $run2 2>&1 </dev/null
 		echo "@@hmm_tests exit 2 $?"
 	fi
+	now=$(cat "$khugepaged/pages_collapsed" 2>/dev/null || echo 0)
+	echo "khugepaged collapsed $((now - collapsed)) huge pages during the runs"
 	printf '%s' "$xfail" | sed 's/^/@@hmm_tests xfail /'
 } | awk -v nrun2="$nrun2" -v private="$private" '
 	function emit(line) { print line; fflush() }
