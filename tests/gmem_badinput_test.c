@@ -535,6 +535,52 @@ TEST_F_TIMEOUT(badinput, dmirror_table, 120)
 	free(mirror);
 }
 
+/* gmem_fake's bounce window for the test_hmm ABI (docs/design.rst). */
+#define DM_WINDOW_PAGES	(256 * 1024 / GM_PAGE_SIZE)
+
+/*
+ * A bad buffer at cmd.ptr: -EFAULT.  The data moves a window at a time,
+ * so a WRITE from a buffer whose second window is unmapped stores the
+ * first window and nothing after it.
+ */
+TEST_F_TIMEOUT(badinput, dmirror_user_buffer, 60)
+{
+	const size_t npages = 3 * DM_WINDOW_PAGES, len = npages * PG;
+	struct hmm_dmirror_cmd cmd = { .npages = npages };
+	uint8_t *area, *src;
+	int fd;
+
+	fd = open("/dev/hmm_dmirror2", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "no /dev/hmm_dmirror2 (gmem_fake without dmirror=1)");
+	area = gm_map_anon(len);
+	src = gm_map_anon(len);
+	ASSERT_NE(NULL, area);
+	ASSERT_NE(NULL, src);
+	gm_fill(area, 0, npages, 3);
+	gm_fill(src, 0, npages, 5);
+	cmd.addr = (uintptr_t)area;
+
+	/* Nothing at cmd.ptr: a READ fails, and the memory read is intact. */
+	ASSERT_EQ(0, munmap(src + DM_WINDOW_PAGES * PG, DM_WINDOW_PAGES * PG));
+	cmd.ptr = (uintptr_t)src + DM_WINDOW_PAGES * PG;
+	EXPECT_EQ(-1, ioctl(fd, HMM_DMIRROR_READ, &cmd));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, gm_check(area, 0, npages, 3));
+
+	/* The source's second window is gone: the first one is stored. */
+	cmd.ptr = (uintptr_t)src;
+	EXPECT_EQ(-1, ioctl(fd, HMM_DMIRROR_WRITE, &cmd));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, gm_check(area, 0, DM_WINDOW_PAGES, 5));
+	EXPECT_EQ(-1, gm_check(area, DM_WINDOW_PAGES, 2 * DM_WINDOW_PAGES, 3));
+
+	munmap(src, DM_WINDOW_PAGES * PG);
+	munmap(src + 2 * DM_WINDOW_PAGES * PG, DM_WINDOW_PAGES * PG);
+	munmap(area, len);
+	close(fd);
+}
+
 TEST_F_TIMEOUT(badinput, hugetlb, 60)
 {
 	const size_t len = 2 * GM_MIB;

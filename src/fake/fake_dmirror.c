@@ -53,7 +53,6 @@
 #include <linux/fs.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/vmalloc.h>
 #include "fake.h"
 
 struct hmm_dmirror_cmd {
@@ -89,8 +88,17 @@ struct hmm_dmirror_cmd {
 #define HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL	0x40
 #define HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE	0x50
 
-/* Largest request: the data goes through a kernel bounce buffer. */
+/* Largest request: bounds how long one command keeps the device busy. */
 #define GMEM_DMIRROR_MAX_PAGES	(SZ_256M >> PAGE_SHIFT)
+
+/*
+ * The data of a command moves between the user's buffer and the device
+ * through a kernel bounce buffer of this size, one window at a time:
+ * test_hmm allocates a bounce buffer as large as the request, so that a
+ * command of 200 MiB allocates and maps 51200 pages and then copies out of
+ * memory no cache holds anymore.
+ */
+#define GMEM_DMIRROR_WINDOW	SZ_256K
 
 /* Pages per gm_ctx_snapshot() call. */
 #define GMEM_DMIRROR_SNAP_PAGES	512
@@ -144,32 +152,43 @@ static int gmem_dmirror_release(struct inode *inode, struct file *file)
 }
 
 /*
- * The device reads or writes @npages pages at @addr, from or to @buf,
- * through its MMU (GMEM_FAKE_* @flags); a miss raises a device fault for
- * the rest of the range, as test_hmm does, so that a cold range costs one
- * fault.  Pages done are added to @cmd->cpages.
+ * The device reads or writes the @cmd->npages pages at @cmd->addr through
+ * its MMU (GMEM_FAKE_* @flags), from or to the user's buffer at @cmd->ptr,
+ * a window of @bounce at a time; a miss raises a device fault for the rest
+ * of the range, as test_hmm does, so that a cold range costs one fault.
+ * Pages done are added to @cmd->cpages.  A bad user buffer stops the
+ * command at the window it is in (-EFAULT).
  */
 static int gmem_dmirror_access(struct gmem_dmirror *dm,
-			       struct hmm_dmirror_cmd *cmd, void *buf,
+			       struct hmm_dmirror_cmd *cmd, void *bounce,
 			       unsigned int flags, u32 *faults)
 {
-	unsigned long len = cmd->npages << PAGE_SHIFT;
-	size_t done;
-	int err;
+	unsigned long va, end = cmd->addr + (cmd->npages << PAGE_SHIFT);
+	u8 __user *uptr = u64_to_user_ptr(cmd->ptr);
+	bool write = flags & GMEM_FAKE_WRITE;
+	size_t n, done;
+	int err = 0;
 
-	err = gmem_fake_dev_access(dm->ctx, cmd->addr, buf, len, flags,
-				   cmd->addr + len, faults, &done);
-	cmd->cpages += done >> PAGE_SHIFT;
+	for (va = cmd->addr; va < end && !err; va += n, uptr += n) {
+		n = min_t(unsigned long, end - va, GMEM_DMIRROR_WINDOW);
+		if (write && copy_from_user(bounce, uptr, n))
+			return -EFAULT;
+		err = gmem_fake_dev_access(dm->ctx, va, bounce, n, flags, end,
+					   faults, &done);
+		cmd->cpages += done >> PAGE_SHIFT;
+		if (!err && !write && copy_to_user(uptr, bounce, n))
+			err = -EFAULT;
+	}
 	return err;
 }
 
 static int gmem_dmirror_rw(struct gmem_dmirror *dm, struct hmm_dmirror_cmd *cmd,
-			   void *buf, bool write)
+			   void *bounce, bool write)
 {
 	u32 faults = 0;
 	int err;
 
-	err = gmem_dmirror_access(dm, cmd, buf, write ? GMEM_FAKE_WRITE : 0,
+	err = gmem_dmirror_access(dm, cmd, bounce, write ? GMEM_FAKE_WRITE : 0,
 				  &faults);
 	cmd->faults += faults;
 	return err;
@@ -203,12 +222,12 @@ static int gmem_dmirror_check_vmas(unsigned long start, unsigned long end)
  * (where it is: nothing moves), so the device's next access finds it.
  */
 static int gmem_dmirror_read_local(struct gmem_dmirror *dm,
-				   struct hmm_dmirror_cmd *cmd, void *buf)
+				   struct hmm_dmirror_cmd *cmd, void *bounce)
 {
 	u32 faults = 0;
 	int err;
 
-	err = gmem_dmirror_access(dm, cmd, buf, GMEM_FAKE_LOCAL, &faults);
+	err = gmem_dmirror_access(dm, cmd, bounce, GMEM_FAKE_LOCAL, &faults);
 	return err == -EREMOTE ? -ENOENT : err;
 }
 
@@ -228,7 +247,7 @@ static int gmem_dmirror_set_flags(struct gmem_dmirror *dm, u64 flags)
 }
 
 static int gmem_dmirror_migrate_to_dev(struct gmem_dmirror *dm,
-				       struct hmm_dmirror_cmd *cmd, void *buf)
+				       struct hmm_dmirror_cmd *cmd, void *bounce)
 {
 	unsigned long len = cmd->npages << PAGE_SHIFT;
 	struct gm_migrate_result res;
@@ -245,7 +264,7 @@ static int gmem_dmirror_migrate_to_dev(struct gmem_dmirror *dm,
 	err = gm_migrate_to_dev(dm->ctx, NULL, cmd->addr, len, &res);
 	if (err && err != -EOPNOTSUPP)
 		return err;
-	return gmem_dmirror_read_local(dm, cmd, buf);
+	return gmem_dmirror_read_local(dm, cmd, bounce);
 }
 
 static int gmem_dmirror_migrate_to_sys(struct gmem_dmirror *dm,
@@ -335,7 +354,7 @@ out:
 }
 
 static int gmem_dmirror_exclusive(struct gmem_dmirror *dm,
-				  struct hmm_dmirror_cmd *cmd, void *buf)
+				  struct hmm_dmirror_cmd *cmd, void *bounce)
 {
 	int err;
 
@@ -346,7 +365,7 @@ static int gmem_dmirror_exclusive(struct gmem_dmirror *dm,
 	if (err)
 		return err;
 	/* Return what the device now reads, as test_hmm does. */
-	err = gmem_dmirror_rw(dm, cmd, buf, false);
+	err = gmem_dmirror_rw(dm, cmd, bounce, false);
 	cmd->faults = 0;
 	return err;
 }
@@ -394,22 +413,22 @@ static bool gmem_dmirror_has_data(unsigned int command)
 }
 
 static int gmem_dmirror_do(struct gmem_dmirror *dm, unsigned int command,
-			   struct hmm_dmirror_cmd *cmd, void *buf)
+			   struct hmm_dmirror_cmd *cmd, void *bounce)
 {
 	switch (command) {
 	case HMM_DMIRROR_READ:
 	case HMM_DMIRROR_READ_UNLOCKED:
-		return gmem_dmirror_rw(dm, cmd, buf, false);
+		return gmem_dmirror_rw(dm, cmd, bounce, false);
 	case HMM_DMIRROR_WRITE:
-		return gmem_dmirror_rw(dm, cmd, buf, true);
+		return gmem_dmirror_rw(dm, cmd, bounce, true);
 	case HMM_DMIRROR_MIGRATE_TO_DEV:
-		return gmem_dmirror_migrate_to_dev(dm, cmd, buf);
+		return gmem_dmirror_migrate_to_dev(dm, cmd, bounce);
 	case HMM_DMIRROR_MIGRATE_TO_SYS:
 		return gmem_dmirror_migrate_to_sys(dm, cmd);
 	case HMM_DMIRROR_SNAPSHOT:
 		return gmem_dmirror_snapshot(dm, cmd);
 	case HMM_DMIRROR_EXCLUSIVE:
-		return gmem_dmirror_exclusive(dm, cmd, buf);
+		return gmem_dmirror_exclusive(dm, cmd, bounce);
 	case HMM_DMIRROR_CHECK_EXCLUSIVE:
 		return gmem_dmirror_check_exclusive(dm, cmd);
 	default:
@@ -422,9 +441,7 @@ static long gmem_dmirror_ioctl_entered(struct gmem_dmirror *dm,
 				       void __user *uarg)
 {
 	struct hmm_dmirror_cmd cmd;
-	void __user *ubuf;
-	void *buf = NULL;
-	size_t size;
+	void *bounce = NULL;
 	int err;
 
 	if (!gmem_dmirror_known(command))
@@ -448,32 +465,17 @@ static long gmem_dmirror_ioctl_entered(struct gmem_dmirror *dm,
 	cmd.cpages = 0;
 	cmd.faults = 0;
 
-	size = cmd.npages << PAGE_SHIFT;
-	ubuf = u64_to_user_ptr(cmd.ptr);
 	if (gmem_dmirror_has_data(command)) {
-		/*
-		 * Not kvmalloc(): for a buffer of many MiB it maps huge
-		 * pages where it can, and compacting memory to find them
-		 * cost more than the whole migration (2-4x slower
-		 * MIGRATE_TO_DEV of 100-200 MiB on 6.12).
-		 */
-		buf = vmalloc(size);
-		if (!buf)
+		bounce = kvmalloc(min_t(size_t, cmd.npages << PAGE_SHIFT,
+					GMEM_DMIRROR_WINDOW), GFP_KERNEL);
+		if (!bounce)
 			return -ENOMEM;
-		if (command == HMM_DMIRROR_WRITE && copy_from_user(buf, ubuf, size)) {
-			err = -EFAULT;
-			goto out;
-		}
 	}
 
-	err = gmem_dmirror_do(dm, command, &cmd, buf);
-	if (!err && buf && command != HMM_DMIRROR_WRITE &&
-	    copy_to_user(ubuf, buf, size))
-		err = -EFAULT;
+	err = gmem_dmirror_do(dm, command, &cmd, bounce);
 	if (!err && copy_to_user(uarg, &cmd, sizeof(cmd)))
 		err = -EFAULT;
-out:
-	vfree(buf);
+	kvfree(bounce);
 	return err;
 }
 
