@@ -14,10 +14,13 @@
  * could not place every page), "<device> <thp> <MiB> error <what> <errno>"
  * and the next size.
  * MIGRATE_TO_DEV of test_hmm also copies the buffer out to cmd.ptr, and so
- * does gmem_fake's: both pay for it alike.
- * With DMIRROR_BENCH_READ set, each repetition also times HMM_DMIRROR_READ
- * of the buffer between the two migrations, while it is in device memory,
- * and the line ends with "read <min> <median>".  (test_hmm of v7.3 oopses
+ * does gmem_fake's, as READ does: test_hmm through a bounce buffer as large
+ * as the request, gmem_fake through one of 256 KiB.
+ * With DMIRROR_BENCH_ACCESS set, each repetition also times the device's
+ * accesses to the buffer between the two migrations, while it is in device
+ * memory: HMM_DMIRROR_READ, HMM_DMIRROR_WRITE (of the same bytes) and
+ * HMM_DMIRROR_SNAPSHOT, and the line ends with "read <min> <median> write
+ * <min> <median> snapshot <min> <median>".  (test_hmm of v7.3 oopses
  * reading its device-private pages this way: set it for coherent devices.)
  * With DMIRROR_BENCH_EACH set in the environment, each repetition is
  * printed too: "rep <r> to_dev <us> to_sys <us>".
@@ -53,9 +56,13 @@ static double timed_cmd(int fd, unsigned long cmdno, char *buf, char *mirror,
 
 int main(int argc, char **argv)
 {
-	bool do_read = getenv("DMIRROR_BENCH_READ");
+	static const unsigned long access_cmd[] = {
+		HMM_DMIRROR_READ, HMM_DMIRROR_WRITE, HMM_DMIRROR_SNAPSHOT,
+	};
+	static const char *const access_name[] = { "read", "write", "snapshot" };
+	int naccess = getenv("DMIRROR_BENCH_ACCESS") ? 3 : 0;
 	const char *dev, *mode;
-	int fd, reps, a, r;
+	int fd, reps, a, r, i;
 
 	if (argc < 5) {
 		fprintf(stderr, "usage: %s DEVICE thp|4k REPS MIB...\n", argv[0]);
@@ -71,13 +78,14 @@ int main(int argc, char **argv)
 	}
 	for (a = 4; a < argc; a++) {
 		size_t len = strtoul(argv[a], NULL, 10) << 20, npages = len >> 12;
-		double dev_us[MAX_REPS], sys_us[MAX_REPS], rd_us[MAX_REPS], t;
-		char *map, *buf, *mirror;
+		double dev_us[MAX_REPS], sys_us[MAX_REPS], acc_us[3][MAX_REPS], t;
+		char *map, *buf, *mirror, *snap;
 
 		map = mmap(NULL, len + THP_SIZE, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		mirror = malloc(len);
-		if (map == MAP_FAILED || !mirror) {
+		snap = malloc(npages);
+		if (map == MAP_FAILED || !mirror || !snap) {
 			printf("error memory %d\n", errno);
 			return 1;
 		}
@@ -92,13 +100,20 @@ int main(int argc, char **argv)
 			}
 			if (r >= 0)
 				dev_us[r] = t;
-			t = do_read ? timed_cmd(fd, HMM_DMIRROR_READ, buf, mirror, npages) : 0;
-			if (t < 0) {
-				printf("%s %s %s error read %d\n", dev, mode, argv[a], (int)-t);
+			/* WRITE stores what MIGRATE_TO_DEV and READ copied out. */
+			for (i = 0; i < naccess; i++) {
+				t = timed_cmd(fd, access_cmd[i], buf,
+					      i == 2 ? snap : mirror, npages);
+				if (t < 0)
+					break;
+				if (r >= 0)
+					acc_us[i][r] = t;
+			}
+			if (i < naccess) {
+				printf("%s %s %s error %s %d\n", dev, mode, argv[a],
+				       access_name[i], (int)-t);
 				break;
 			}
-			if (r >= 0)
-				rd_us[r] = t;
 			t = timed_cmd(fd, HMM_DMIRROR_MIGRATE_TO_SYS, buf, mirror, npages);
 			if (t < 0) {
 				printf("%s %s %s error to_sys %d\n", dev, mode, argv[a], (int)-t);
@@ -121,20 +136,24 @@ int main(int argc, char **argv)
 			timed_cmd(fd, HMM_DMIRROR_MIGRATE_TO_SYS, buf, mirror, npages);
 			munmap(map, len + THP_SIZE);
 			free(mirror);
+			free(snap);
 			continue;
 		}
 		qsort(dev_us, reps, sizeof(double), cmp_double);
 		qsort(sys_us, reps, sizeof(double), cmp_double);
-		qsort(rd_us, reps, sizeof(double), cmp_double);
+		for (i = 0; i < naccess; i++)
+			qsort(acc_us[i], reps, sizeof(double), cmp_double);
 		printf("%s %s %s to_dev %.2f %.2f to_sys %.2f %.2f", dev, mode,
 		       argv[a], dev_us[0], dev_us[reps / 2], sys_us[0],
 		       sys_us[reps / 2]);
-		if (do_read)
-			printf(" read %.2f %.2f", rd_us[0], rd_us[reps / 2]);
+		for (i = 0; i < naccess; i++)
+			printf(" %s %.2f %.2f", access_name[i], acc_us[i][0],
+			       acc_us[i][reps / 2]);
 		printf("\n");
 		fflush(stdout);
 		munmap(map, len + THP_SIZE);
 		free(mirror);
+		free(snap);
 	}
 	return 0;
 }

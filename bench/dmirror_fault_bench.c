@@ -10,7 +10,8 @@
  * Each repetition maps and fills a new buffer, then times one
  * HMM_DMIRROR_READ of all of it: the device has none of it mapped, so every
  * page is a device fault (both drivers map in place), and both copy the
- * bytes out to cmd.ptr alike.  Then the same again while another thread
+ * bytes out to cmd.ptr (each through its bounce buffer, as dmirror_bench.c
+ * says).  Then the same again while another thread
  * maps, touches and unmaps 2 MiB of unrelated memory in a loop.  Prints:
  *   <device> <thp> <MiB> fault <best> <median> fault_unmap <best> <median>
  *   unmaps <n>
