@@ -24,6 +24,7 @@ static const char *const knobs[] = {
 	FAKE_DBG "fail_complete_percent",
 	FAKE_DBG "delay_us",
 	GMEM_DBG "fail_devmem_alloc_percent",
+	FAKE_DBG "engine_parked",
 };
 
 static int write_knob(const char *path, unsigned int val)
@@ -60,6 +61,7 @@ FIXTURE_VARIANT(inject) {
 	unsigned int val[3];
 	int nknobs;
 	bool expect_injected;
+	bool expect_inline;	/* gmem's wait ran requests (copy_wait) */
 };
 
 FIXTURE_VARIANT_ADD(inject, submit_fails) {
@@ -76,6 +78,11 @@ FIXTURE_VARIANT_ADD(inject, completion_fails) {
 
 FIXTURE_VARIANT_ADD(inject, engine_stalls) {
 	.knob = { 3 }, .val = { 3000 }, .nknobs = 1, .expect_injected = false,
+};
+
+/* The engine's CPU never runs: every copy runs in gmem's wait. */
+FIXTURE_VARIANT_ADD(inject, engine_parked) {
+	.knob = { 5 }, .val = { 1 }, .nknobs = 1, .expect_inline = true,
 };
 
 FIXTURE_VARIANT_ADD(inject, devmem_alloc_fails) {
@@ -127,6 +134,7 @@ TEST_F_TIMEOUT(inject, nothing_is_lost, INJ_TIMEOUT)
 	struct gmem_fake_info info;
 	struct gmem_fake_migrate m;
 	long before = injected(), after;
+	long inl = gm_read_long(FAKE_DBG "inline_copies");
 	int round, i;
 
 	for (round = 0; round < INJ_ROUNDS; round++) {
@@ -151,6 +159,12 @@ TEST_F_TIMEOUT(inject, nothing_is_lost, INJ_TIMEOUT)
 	after = injected();
 	if (variant->expect_injected)
 		ASSERT_LT(before, after) TH_LOG("no failure was injected");
+	inl = gm_read_long(FAKE_DBG "inline_copies") - inl;
+	if (variant->expect_inline) {
+		/* Pages moved, and only gmem's wait copied them. */
+		ASSERT_LT(0, inl);
+		ASSERT_LT(0, moved);
+	}
 
 	/* Knobs off: everything comes home, intact, and no page leaks. */
 	knobs_off();
@@ -168,8 +182,8 @@ TEST_F_TIMEOUT(inject, nothing_is_lost, INJ_TIMEOUT)
 			       (unsigned long long)info.total_pages,
 			       (unsigned long long)info.used_pages);
 	}
-	ksft_print_msg("%ld failures injected, %llu pages moved, %llu not moved, %llu MiB verified\n",
-		       after - before, (unsigned long long)moved,
+	ksft_print_msg("%ld failures injected, %ld copies run by gmem's wait, %llu pages moved, %llu not moved, %llu MiB verified\n",
+		       after - before, inl, (unsigned long long)moved,
 		       (unsigned long long)not_moved,
 		       (unsigned long long)(verified / GM_MIB));
 }

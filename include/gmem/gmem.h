@@ -185,6 +185,13 @@ struct gm_va_range {
  *	with an error leaves every page of the batch where it was.
  *	Called in process context and may sleep; gmem holds the mmap lock
  *	of the address space (read) and the locks of every page in @req.
+ * @copy_wait: gmem is about to sleep until @req completes.  Optional, for
+ *	an engine that copies with CPU threads (a software fallback, or a
+ *	simulator): if it has not started @req yet, it may run it now, on
+ *	the waiting CPU, rather than leave that CPU idle until the engine's
+ *	thread gets one.  Called once per accepted request, in process
+ *	context, may sleep, with the locks of @copy_submit; @req stays valid
+ *	during the call even if it completed.
  * @pmap_create: create the device page table of a new context (an address
  *	space attached to the device) and store it in *@pmap.  Optional: a
  *	device without page tables (copy engine only) leaves the pmap
@@ -224,6 +231,7 @@ struct gm_va_range {
  */
 struct gm_mmu {
 	int (*copy_submit)(struct gm_dev *dev, struct gm_copy_req *req);
+	void (*copy_wait)(struct gm_dev *dev, struct gm_copy_req *req);
 	int (*pmap_create)(struct gm_dev *dev, struct gm_ctx *ctx, void **pmap);
 	void (*pmap_destroy)(struct gm_dev *dev, void *pmap);
 	int (*pmap_enter)(struct gm_dev *dev, void *pmap, unsigned long va,

@@ -145,6 +145,9 @@ int gm_copy_wait(struct gm_dev *dev, struct gm_copy *c)
 {
 	unsigned int waited = 0;
 
+	might_sleep();
+	if (dev->mmu->copy_wait)
+		dev->mmu->copy_wait(dev, &c->req);
 	while (!wait_for_completion_timeout(&c->done,
 					    msecs_to_jiffies(GM_COPY_STALL_MS)))
 		dev_warn(&dev->dev, "copy engine has not completed a request of %u pages for %u s\n",

@@ -45,13 +45,19 @@ void gm_host_stock_refill(struct gm_host_stock *stock)
  * Move up to @n pages into @pages (which need not be zeroed), waiting for a
  * refill in progress and allocating here what the stock lacks.  Returns the
  * number of pages stored; fewer than @n only if memory is short.
+ *
+ * A refill that has not started is not waited for: its CPU is busy, or, in
+ * a virtual machine, not running at all while the host runs other work,
+ * and this CPU, which would otherwise sleep until it has, allocates the
+ * pages itself.
  */
 unsigned long gm_host_stock_take(struct gm_host_stock *stock,
 				 struct page **pages, unsigned long n)
 {
 	unsigned long got = 0, i;
 
-	flush_work(&stock->refill);
+	if (!cancel_work(&stock->refill))
+		flush_work(&stock->refill);
 	for (i = 0; i < GM_BATCH_PAGES && got < n; i++) {
 		if (!stock->pages[i])
 			continue;
@@ -65,12 +71,12 @@ unsigned long gm_host_stock_take(struct gm_host_stock *stock,
 	return got;
 }
 
-/* Wait for the refill and give back whatever was not used. */
+/* Stop the refill and give back whatever was not used. */
 void gm_host_stock_drain(struct gm_host_stock *stock)
 {
 	unsigned long i;
 
-	flush_work(&stock->refill);
+	cancel_work_sync(&stock->refill);
 	for (i = 0; i < GM_BATCH_PAGES; i++) {
 		if (stock->pages[i])
 			put_page(stock->pages[i]);

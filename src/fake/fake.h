@@ -95,6 +95,7 @@ void gmem_fake_pci_unregister(void);
 
 /* fake_copy.c */
 int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req);
+void gmem_fake_copy_wait(struct gm_dev *dev, struct gm_copy_req *req);
 void *gmem_fake_map_addr(struct gmem_fake_dev *fdev, const struct gm_addr *a,
 			 struct page **page);
 void gmem_fake_unmap_addr(struct page *page, void *addr);

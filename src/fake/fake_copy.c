@@ -3,7 +3,11 @@
  * The fake copy engine: a request runs on a workqueue, on another CPU than
  * the one that submitted it, so copies proceed while gmem prepares the
  * next batch, as with a DMA engine.  (Queued on the submitting CPU, the
- * worker would preempt the submitter and the copy would run inline.)
+ * worker would preempt the submitter and the copy would run inline.)  When
+ * gmem comes to wait for a request the worker has not started, because
+ * its CPU is busy, or in a virtual machine not running while the host
+ * runs something else, gmem's CPU runs it (gm_mmu.copy_wait): a DMA
+ * engine does not need a CPU, this one must not wait for one.
  * Coherent device memory is CPU-addressable, so a copy is a page copy;
  * private device memory has struct pages the CPU cannot map, so the fake
  * keeps their contents in its "VRAM" (BAR2, or a vmalloc'ed buffer),
@@ -28,14 +32,19 @@
  *                          complete with -EIO (a DMA error mid-transfer)
  *   fail_complete_percent  requests that copy everything, then report -EIO
  *   delay_us               each request stalls this long first
+ *   engine_parked          the engine's worker takes no request: each runs
+ *                          when gmem waits for it (gm_mmu.copy_wait)
  *   injected               failures injected so far
+ *   inline_copies          requests run by gmem's waiting CPU, so far
  */
 static struct dentry *gmem_fake_debugfs_dir;
 static u32 fail_submit_percent;
 static u32 fail_mid_percent;
 static u32 fail_complete_percent;
 static u32 delay_us;
+static u32 engine_parked;
 static atomic_t injected = ATOMIC_INIT(0);
+static atomic_t inline_copies = ATOMIC_INIT(0);
 
 static bool gmem_fake_inject(const u32 *percent)
 {
@@ -57,7 +66,9 @@ void gmem_fake_debugfs_init(void)
 	debugfs_create_u32("fail_complete_percent", 0600, d,
 			   &fail_complete_percent);
 	debugfs_create_u32("delay_us", 0600, d, &delay_us);
+	debugfs_create_u32("engine_parked", 0600, d, &engine_parked);
 	debugfs_create_atomic_t("injected", 0400, d, &injected);
+	debugfs_create_atomic_t("inline_copies", 0400, d, &inline_copies);
 }
 
 void gmem_fake_debugfs_exit(void)
@@ -70,11 +81,13 @@ void gmem_fake_debugfs_exit(void)
  * @work: the engine's work item
  * @req: gmem's request
  * @fdev: the device copying
+ * @parked: not queued (engine_parked): gmem's wait runs it
  */
 struct gmem_fake_copy {
 	struct work_struct work;
 	struct gm_copy_req *req;
 	struct gmem_fake_dev *fdev;
+	bool parked;
 };
 
 /*
@@ -178,7 +191,7 @@ static void gmem_fake_copy_work(struct work_struct *work)
 	if (err)
 		pr_err_ratelimited("gmem_fake: %s: copy %u of %u: an address leads nowhere\n",
 				   fdev->name, i, req->npages);
-	kfree(copy);
+	/* gmem_fake_copy_wait() frees @copy. */
 	gm_copy_complete(req, status ?: err);
 }
 
@@ -203,8 +216,25 @@ int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req)
 	INIT_WORK(&copy->work, gmem_fake_copy_work);
 	copy->req = req;
 	copy->fdev = fdev;
-	queue_work_on(gmem_fake_engine_cpu(), fdev->engine, &copy->work);
+	copy->parked = READ_ONCE(engine_parked);
+	req->priv = copy;
+	if (!copy->parked)
+		queue_work_on(gmem_fake_engine_cpu(), fdev->engine, &copy->work);
 	return 0;
+}
+
+/* Run @req here if the engine has not started it; then it is done with. */
+void gmem_fake_copy_wait(struct gm_dev *dev, struct gm_copy_req *req)
+{
+	struct gmem_fake_copy *copy = req->priv;
+
+	if (copy->parked || cancel_work(&copy->work)) {
+		atomic_inc(&inline_copies);
+		gmem_fake_copy_work(&copy->work);
+	} else {
+		flush_work(&copy->work);
+	}
+	kfree(copy);
 }
 
 int gmem_fake_engine_init(struct gmem_fake_dev *fdev)

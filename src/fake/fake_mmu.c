@@ -427,6 +427,7 @@ void gmem_fake_mmu_stats(void *pmap, struct gmem_fake_mmu_stats *st)
 
 const struct gm_mmu gmem_fake_mmu = {
 	.copy_submit = gmem_fake_copy_submit,
+	.copy_wait = gmem_fake_copy_wait,
 	.pmap_create = gmem_fake_pmap_create,
 	.pmap_destroy = gmem_fake_pmap_destroy,
 	.pmap_enter = gmem_fake_pmap_enter,
