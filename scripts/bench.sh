@@ -153,8 +153,24 @@ fi
 # A cell is the best of the rounds' medians; a ratio is the lowest of the
 # rounds' ratios (each round's medians), so one that is above 1 was above 1
 # in every round where both drivers gave a figure.
+# Both tables: the ratio of figure @k in the round least favourable to
+# gmem, over the rounds where both drivers gave one (med[@k drv round]);
+# "" if there is none.
+worst_round='
+	function worst(k, lower_is_better,   g, t, r, x, lo) {
+		lo = ""
+		for (r = 1; r <= rounds; r++) {
+			g = k " gmem " r
+			t = k " test_hmm " r
+			if (!(g in med) || !(t in med) || !med[g] || !med[t])
+				continue
+			x = lower_is_better ? med[t] / med[g] : med[g] / med[t]
+			if (lo == "" || x < lo) lo = x
+		}
+		return lo
+	}'
 echo "gmem vs lib/test_hmm on $rel, us per 4 KiB page (median of $reps reps, best of $rounds rounds)"
-awk -v rounds="$rounds" '
+awk -v rounds="$rounds" "$worst_round"'
 	{
 		key = $2 " " ($5 ~ /dmirror0/ ? "private" : "coherent") " " $6 " " $7
 		keys[key] = 1
@@ -174,16 +190,8 @@ awk -v rounds="$rounds" '
 			return sprintf("%8.2f", best[key])
 		return sprintf("%8s", op ~ /^to_/ ? "failed" : "-")
 	}
-	function ratio(k, op,   g, t, r, x, lo) {
-		lo = ""
-		for (r = 1; r <= rounds; r++) {
-			g = k " " op " gmem " r
-			t = k " " op " test_hmm " r
-			if (!(g in med) || !(t in med) || !med[g])
-				continue
-			x = med[t] / med[g]
-			if (lo == "" || x < lo) lo = x
-		}
+	function ratio(k, op,   lo) {
+		lo = worst(k " " op, 1)
 		return lo == "" ? sprintf("%5s", "-") : sprintf("%5.2f", lo)
 	}
 	END {
@@ -216,7 +224,7 @@ grep ' error ' "$out/raw" | sed 's/^BENCH /  failure: /' || true
 # FAULT mode round drv dev thp MiB fault best med fault_unmap best med unmaps n
 echo
 echo "device first-touch faults on /dev/hmm_dmirror2, thousands of pages/s (median of $reps reps, best of $rounds rounds; higher is better)"
-awk -v rounds="$rounds" '
+awk -v rounds="$rounds" "$worst_round"'
 	$8 == "error" { next }
 	{
 		key = $2 " " $6 " " $7
@@ -232,16 +240,8 @@ awk -v rounds="$rounds" '
 		key = k " " d " " drv
 		return key in best ? sprintf("%9d", best[key]) : sprintf("%9s", "failed")
 	}
-	function ratio(k, d,   g, t, r, x, lo) {
-		lo = ""
-		for (r = 1; r <= rounds; r++) {
-			g = k " " d " gmem " r
-			t = k " " d " test_hmm " r
-			if (!(g in med) || !(t in med) || !med[t])
-				continue
-			x = med[g] / med[t]
-			if (lo == "" || x < lo) lo = x
-		}
+	function ratio(k, d,   lo) {
+		lo = worst(k " " d, 0)
 		return lo == "" ? sprintf("%6s", "-") : sprintf("%6.2f", lo)
 	}
 	END {
