@@ -420,7 +420,7 @@ static unsigned long long first_bar2(void)
 /*
  * gmem_fake refuses device memory it cannot use, says why in the kernel log,
  * and leaves no device behind: missing or misaligned ranges, System RAM, a
- * range claimed twice, a BAR too small, a bad device count.
+ * range claimed twice, a BAR too small, a bad device count or device name.
  */
 TEST_F_TIMEOUT(lifecycle, bad_module_params, LC_TIMEOUT)
 {
@@ -443,6 +443,8 @@ TEST_F_TIMEOUT(lifecycle, bad_module_params, LC_TIMEOUT)
 		{ twice, "claimed by a driver" },
 		/* Every ivshmem-plain device of the VM has a BAR2 of 1 GiB. */
 		{ "num_devices=1 devmem_size=0x80000000", "2048 MiB asked" },
+		{ "dmirror=1 dmirror_name=a/b", "dmirror_name must be" },
+		{ "dmirror=1 dmirror_name=seventeen_chars_x", "dmirror_name must be" },
 	};
 	const char *params = getenv("GMEM_FAKE_PARAMS");
 	size_t i;
@@ -462,6 +464,14 @@ TEST_F_TIMEOUT(lifecycle, bad_module_params, LC_TIMEOUT)
 			TH_LOG("%s: no '%s' in the kernel log", bad[i].params, bad[i].reason);
 		gm_sh("rmmod gmem_fake 2>/dev/null");
 	}
+
+	/* A good dmirror_name names the test_hmm devices, and only them. */
+	ASSERT_EQ(0, gm_modprobe("num_devices=1 dmirror=1 dmirror_name=gm_mirror"));
+	EXPECT_EQ(0, gm_wait_path("/dev/gm_mirror3", true, 5000));
+	EXPECT_EQ(0, gm_wait_path(DEV0, true, 5000));
+	EXPECT_NE(0, access("/dev/hmm_dmirror0", F_OK));
+	ASSERT_EQ(0, gm_rmmod());
+	ASSERT_EQ(0, gm_wait_path("/dev/gm_mirror3", false, 5000));
 
 	ASSERT_EQ(0, gm_modprobe(params));
 	ASSERT_EQ(0, gm_wait_path(DEV0, true, 5000));

@@ -8,7 +8,9 @@
  * kernel's lib/test_hmm: 0-1 with private memory (dmirror_private_size
  * bytes each, where the kernel has CONFIG_DEVICE_PRIVATE; without memory
  * elsewhere) and 2-3 with dmirror_coherent_size bytes of coherent memory.
- * dmirror_private then reads Y if 0-1 got their memory.
+ * dmirror_private then reads Y if 0-1 got their memory.  dmirror_name
+ * renames them (/dev/<name>0-3), so that the kernel's test_hmm.ko can be
+ * loaded beside gmem_fake and both measured in turn (scripts/bench.sh).
  *
  * Where the memory comes from:
  * - by default from PCI devices (fake_pci.c): each ivshmem-plain device
@@ -32,6 +34,7 @@
 #include <linux/mutex.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/vmalloc.h>
 #include "fake.h"
 
@@ -52,6 +55,10 @@ MODULE_PARM_DESC(devmem_size, "bytes of device memory, per device or one for all
 static bool dmirror;
 module_param(dmirror, bool, 0444);
 MODULE_PARM_DESC(dmirror, "also create the test_hmm devices /dev/hmm_dmirror0-3");
+
+static char *dmirror_name = "hmm_dmirror";
+module_param(dmirror_name, charp, 0444);
+MODULE_PARM_DESC(dmirror_name, "the test_hmm devices are /dev/<name>0-3 (default hmm_dmirror)");
 
 static unsigned long dmirror_coherent_base[2];
 static unsigned int num_dmirror_bases;
@@ -99,6 +106,12 @@ static int gmem_fake_check_params(void)
 	if (!num_devices || num_devices > GMEM_FAKE_MAX_DEVICES) {
 		pr_err("gmem_fake: num_devices must be 1..%d\n",
 		       GMEM_FAKE_MAX_DEVICES);
+		return -EINVAL;
+	}
+	/* A file name, with room for the index in gmem_fake_dev.name. */
+	if (!dmirror_name[0] || strlen(dmirror_name) > 16 ||
+	    strchr(dmirror_name, '/')) {
+		pr_err("gmem_fake: dmirror_name must be 1..16 characters, no '/'\n");
 		return -EINVAL;
 	}
 	if (num_sizes > 1 && num_sizes != num_devices) {
@@ -164,7 +177,7 @@ static struct gmem_fake_dev *gmem_fake_role_alloc(bool dmirror,
 	fdev->index = index;
 	fdev->dmirror = dmirror;
 	snprintf(fdev->name, sizeof(fdev->name), "%s%u",
-		 dmirror ? "hmm_dmirror" : "gmem_fake", index);
+		 dmirror ? dmirror_name : "gmem_fake", index);
 	if (dmirror)
 		gmem_fake_dmirror_memory(fdev);
 	else
