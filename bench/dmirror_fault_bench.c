@@ -4,7 +4,7 @@
  * that the kernel's own test_hmm.ko and gmem_fake.ko dmirror=1 are measured
  * by the same program in the same boot (scripts/bench.sh).
  *
- * usage: dmirror_fault_bench DEVICE THP REPS MIB
+ * usage: dmirror_fault_bench DEVICE[,DEVICE...] THP REPS MIB
  *   THP   "thp": the buffer is madvise(MADV_HUGEPAGE) and 2 MiB aligned,
  *         "4k": madvise(MADV_NOHUGEPAGE)
  * Each repetition maps and fills a new buffer, then times one
@@ -12,9 +12,12 @@
  * page is a device fault (both drivers map in place), and both copy the
  * bytes out to cmd.ptr (each through its bounce buffer, as dmirror_bench.c
  * says).  Then the same again while another thread
- * maps, touches and unmaps 2 MiB of unrelated memory in a loop.  Prints:
+ * maps, touches and unmaps 2 MiB of unrelated memory in a loop.  Several
+ * devices take turns repetition by repetition, as in dmirror_bench.c.
+ * Prints, per device:
  *   <device> <thp> <MiB> fault <best> <median> fault_unmap <best> <median>
  *   unmaps <n>
+ * where <n> counts the unmaps during that device's timed reads.
  * in thousands of pages per second (higher is better), or
  * "<device> <thp> <MiB> error <what> <errno>".
  */
@@ -37,7 +40,7 @@ static volatile bool stop;
 /* Memory the device never sees: mapped, touched and unmapped, in a loop. */
 static void *unmapper(void *arg)
 {
-	unsigned long *rounds = arg;
+	volatile unsigned long *rounds = arg;
 
 	while (!stop) {
 		char *p = mmap(NULL, THP_SIZE, PROT_READ | PROT_WRITE,
@@ -81,67 +84,101 @@ static double fault_once(int fd, const char *mode, size_t len, char *mirror)
 	return err ? err : npages / t * 1e3;
 }
 
-/* @reps timed reads into @res, sorted; 0 or a negative errno. */
-static int fault_reps(int fd, const char *mode, size_t len, char *mirror,
-		      int reps, double *res)
+/* One device's figures. */
+struct dev_run {
+	const char *name;
+	int fd;
+	double plain[MAX_REPS], busy[MAX_REPS];
+	unsigned long unmaps;
+	int err;
+	const char *what;
+};
+
+/*
+ * @reps timed reads on each device, taking turns, into @plain or @busy
+ * (sorted); a device that fails gets its errno and @what, and sits out.
+ */
+static void fault_reps(struct dev_run *devs, int ndevs, const char *mode,
+		       size_t len, char *mirror, int reps, bool busy,
+		       volatile unsigned long *unmaps)
 {
-	int r;
+	int r, i;
 
 	for (r = -1; r < reps; r++) {
-		double v = fault_once(fd, mode, len, mirror);
+		for (i = 0; i < ndevs; i++) {
+			struct dev_run *d = &devs[r & 1 ? ndevs - 1 - i : i];
+			unsigned long before = *unmaps;
+			double v;
 
-		if (v < 0)
-			return (int)v;
-		if (r >= 0)
-			res[r] = v;
+			if (d->err)
+				continue;
+			v = fault_once(d->fd, mode, len, mirror);
+			if (v < 0) {
+				d->err = (int)-v;
+				d->what = busy ? "fault_unmap" : "fault";
+				continue;
+			}
+			if (r < 0)
+				continue;
+			(busy ? d->busy : d->plain)[r] = v;
+			d->unmaps += *unmaps - before;
+		}
 	}
-	qsort(res, reps, sizeof(double), cmp_double);
-	return 0;
+	for (i = 0; i < ndevs; i++) {
+		qsort(devs[i].plain, reps, sizeof(double), cmp_double);
+		qsort(devs[i].busy, reps, sizeof(double), cmp_double);
+	}
 }
 
 int main(int argc, char **argv)
 {
-	double plain[MAX_REPS], busy[MAX_REPS];
-	unsigned long rounds = 0;
-	const char *dev, *mode;
-	int fd, reps, err;
+	struct dev_run devs[MAX_DEVS] = { 0 };
+	volatile unsigned long rounds = 0;
+	int ndevs = 0, reps, i;
+	const char *mode;
+	char *mirror, *name;
 	pthread_t t;
-	char *mirror;
 	size_t len;
 
 	if (argc != 5) {
-		fprintf(stderr, "usage: %s DEVICE thp|4k REPS MIB\n", argv[0]);
+		fprintf(stderr, "usage: %s DEVICE[,DEVICE...] thp|4k REPS MIB\n",
+			argv[0]);
 		return 2;
 	}
-	dev = argv[1];
 	mode = argv[2];
 	reps = bench_reps(argv[3]);
 	len = strtoul(argv[4], NULL, 10) << 20;
-	fd = open(dev, O_RDWR);
 	mirror = malloc(len);
-	if (fd < 0 || !mirror) {
-		printf("%s %s %s error open %d\n", dev, mode, argv[4], errno);
-		return 1;
+	for (name = strtok(argv[1], ","); name && ndevs < MAX_DEVS;
+	     name = strtok(NULL, ",")) {
+		devs[ndevs].name = name;
+		devs[ndevs].fd = open(name, O_RDWR);
+		if (devs[ndevs].fd < 0 || !mirror) {
+			printf("%s %s %s error open %d\n", name, mode, argv[4], errno);
+			return 1;
+		}
+		ndevs++;
 	}
 
-	err = fault_reps(fd, mode, len, mirror, reps, plain);
-	if (err) {
-		printf("%s %s %s error fault %d\n", dev, mode, argv[4], -err);
+	fault_reps(devs, ndevs, mode, len, mirror, reps, false, &rounds);
+	if (pthread_create(&t, NULL, unmapper, (void *)&rounds)) {
+		printf("%s %s %s error thread %d\n", argv[1], mode, argv[4], errno);
 		return 1;
 	}
-	if (pthread_create(&t, NULL, unmapper, &rounds)) {
-		printf("%s %s %s error thread %d\n", dev, mode, argv[4], errno);
-		return 1;
-	}
-	err = fault_reps(fd, mode, len, mirror, reps, busy);
+	fault_reps(devs, ndevs, mode, len, mirror, reps, true, &rounds);
 	stop = true;
 	pthread_join(t, NULL);
-	if (err) {
-		printf("%s %s %s error fault_unmap %d\n", dev, mode, argv[4], -err);
-		return 1;
+	for (i = 0; i < ndevs; i++) {
+		struct dev_run *d = &devs[i];
+
+		if (d->err)
+			printf("%s %s %s error %s %d\n", d->name, mode, argv[4],
+			       d->what, d->err);
+		else
+			printf("%s %s %s fault %.0f %.0f fault_unmap %.0f %.0f unmaps %lu\n",
+			       d->name, mode, argv[4], d->plain[reps - 1],
+			       d->plain[reps / 2], d->busy[reps - 1],
+			       d->busy[reps / 2], d->unmaps);
 	}
-	printf("%s %s %s fault %.0f %.0f fault_unmap %.0f %.0f unmaps %lu\n",
-	       dev, mode, argv[4], plain[reps - 1], plain[reps / 2],
-	       busy[reps - 1], busy[reps / 2], rounds);
 	return 0;
 }

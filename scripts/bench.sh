@@ -6,20 +6,21 @@
 # side by side with the kernel's own lib/test_hmm.ko on the same ABI, in
 # one boot of Debian 13's 7.x kernel (which has CONFIG_DEVICE_PRIVATE, so
 # test_hmm builds unmodified from that kernel's source).  The two drivers
-# are loaded in turn, for every figure, and drive the same devices:
-# /dev/hmm_dmirror0 (device-private memory) and /dev/hmm_dmirror2
-# (device-coherent memory on the same reserved physical range for both).
+# are loaded side by side, test_hmm on /dev/hmm_dmirrorN and gmem_fake on
+# /dev/gmem_dmirrorN, and measured repetition by repetition in turn on
+# device 0 (device-private memory, 256 MiB each) and device 2
+# (device-coherent memory, 256 MiB of memmap= RAM each).
 # Buffers are THP-backed (MADV_HUGEPAGE, 2 MiB aligned) or 4 KiB
 # (MADV_NOHUGEPAGE), under THP "always" and "madvise".
 #
 # usage: scripts/bench.sh [--sizes "64 128 230"] [--reps 5] [--rounds 2]
 #        [--modes "always madvise"] [--bufs "thp 4k"] [--memory "private coherent"]
-#        [--report]
+#        [--median] [--report]
 # Sizes are MiB: by default 25%, 50% and 90% of a device's 256 MiB.  On
 # coherent memory they are capped at 230 MiB, since test_hmm's coherent
 # devices have 256 MiB and fail to fill all of it.
-# Prints a table in microseconds per 4 KiB page (median of the reps; lower is
-# better) of migrations both ways and, on coherent memory, of the device's
+# Prints a table in microseconds per 4 KiB page (the best of the reps, or
+# with --median their median; lower is better) of migrations both ways and, on coherent memory, of the device's
 # READ, WRITE and SNAPSHOT of the buffer while it is on the device, and the
 # ratio test_hmm / gmem (above 1: gmem is faster) of the round least
 # favourable to gmem, then one
@@ -30,7 +31,7 @@
 set -euo pipefail
 
 sizes="64 128 230" reps=5 rounds=2 modes="always madvise" bufs="thp 4k"
-memory="private coherent" report=''
+memory="private coherent" report='' stat=best
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sizes) sizes=$2; shift ;;
@@ -39,6 +40,7 @@ while [ $# -gt 0 ]; do
 	--modes) modes=$2; shift ;;
 	--bufs) bufs=$2; shift ;;
 	--memory) memory=$2; shift ;;
+	--median) stat=median ;;
 	--report) report=1 ;;
 	*) sed -n '/^# usage:/s/^# //p' "$0" >&2; exit 2 ;;
 	esac
@@ -81,41 +83,37 @@ else
 	gcc -static -O2 -Wall -Wextra -Werror -isystem build/ksrc -o "$out/guest/dmirror_fault_bench" \
 		bench/dmirror_fault_bench.c -lpthread
 
-	# In the guest: vm-run loaded gmem_fake; every figure is measured with
-	# one driver loaded, then the other, the order alternating by round, so
-	# that a slow spell of the host (which comes and goes for minutes at a
-	# time, slowing both drivers alike) falls on both sides of a ratio.
-	# test_hmm's coherent devices get the ranges gmem_fake's use (memmap=,
-	# as test_hmm needs: vm-run --memmap).
+	# In the guest: both drivers loaded side by side for the whole run,
+	# gmem_fake's test_hmm devices renamed /dev/gmem_dmirror0-3, and each
+	# program takes turns between the two repetition by repetition, so that
+	# a slow spell of the host (which comes and goes for seconds to minutes,
+	# slowing both drivers alike) falls on both sides of a ratio; the order
+	# is reversed every repetition, and each round starts with the other.
+	# test_hmm's coherent devices get the 512 MiB of memmap= above
+	# gmem_fake's (vm-run --memmap).
 	# No swap: the guest's Normal zone (above the memmap= hole) runs low and
 	# kswapd swaps out pieces of the buffers, which neither driver migrates
 	# (pages that are not present stay), so a round would fail at random.
 	cat >"$out/guest.sh" <<EOF
 swapoff /dev/zram0 2>/dev/null; grep -c zram /proc/swaps | sed "s/^/swap devices left: /"
 rmmod gmem_fake
-load() {
-	if [ \$1 = test_hmm ]; then
-		modprobe test_hmm spm_addr_dev0=0x120000000 spm_addr_dev1=0x130000000
-	else
-		# 256 MiB of private memory, as test_hmm's first chunk.
-		modprobe gmem_fake \$GMEM_FAKE_PARAMS dmirror_private_size=0x10000000
-	fi
-}
-unload() {
-	if [ \$1 = test_hmm ]; then rmmod test_hmm; else rmmod gmem_fake; fi
-}
-# One measurement, "CELL what args...", for each driver in turn, the order
-# alternating by round: test_hmm then gmem, then gmem then test_hmm.
+modprobe test_hmm spm_addr_dev0=0x140000000 spm_addr_dev1=0x150000000
+# 256 MiB of private memory, as test_hmm's first chunk.
+modprobe gmem_fake \$GMEM_FAKE_PARAMS dmirror_private_size=0x10000000 dmirror_name=gmem_dmirror
+# "CELL round N command...": the command with DEV replaced by both drivers'
+# device N, in the round's order; its lines get the driver's name.
 cell() {
-	tag=\$1 round=\$2
-	shift 2
-	order="test_hmm gmem"
-	[ \$((round % 2)) = 1 ] || order="gmem test_hmm"
-	for drv in \$order; do
-		load \$drv
-		"\$@" | sed "s|^|\$tag \$mode \$round \$drv |"
-		unload \$drv
+	tag=\$1 round=\$2 n=\$3
+	shift 3
+	devs=/dev/hmm_dmirror\$n,/dev/gmem_dmirror\$n
+	[ \$((round % 2)) = 1 ] || devs=/dev/gmem_dmirror\$n,/dev/hmm_dmirror\$n
+	for arg; do
+		shift
+		[ "\$arg" != DEV ] || arg=\$devs
+		set -- "\$@" "\$arg"
 	done
+	"\$@" | sed -e "s|^/dev/hmm_|test_hmm &|" -e "s|^/dev/gmem_|gmem &|" \
+		-e "s|^|\$tag \$mode \$round |"
 }
 for mode in $modes; do
 	echo \$mode >/sys/kernel/mm/transparent_hugepage/enabled
@@ -123,15 +121,15 @@ for mode in $modes; do
 		for thp in $bufs; do
 			case " $memory " in *" private "*)
 			for mib in $sizes; do
-				cell BENCH \$round /tests/dmirror_bench /dev/hmm_dmirror0 \$thp $reps \$mib
+				cell BENCH \$round 0 /tests/dmirror_bench DEV \$thp $reps \$mib
 			done ;;
 			esac
 			case " $memory " in *" coherent "*)
 			for mib in $csizes; do
-				cell BENCH \$round env DMIRROR_BENCH_ACCESS=1 /tests/dmirror_bench \
-					/dev/hmm_dmirror2 \$thp $reps \$mib
+				cell BENCH \$round 2 env DMIRROR_BENCH_ACCESS=1 \
+					/tests/dmirror_bench DEV \$thp $reps \$mib
 			done
-			cell FAULT \$round /tests/dmirror_fault_bench /dev/hmm_dmirror2 \$thp $reps 16 ;;
+			cell FAULT \$round 2 /tests/dmirror_fault_bench DEV \$thp $reps 16 ;;
 			esac
 		done
 	done
@@ -150,9 +148,12 @@ fi
 
 # BENCH mode round drv dev thp MiB op min med [op min med]...
 #       (or ... MiB error what errno)
-# A cell is the best of the rounds' medians; a ratio is the lowest of the
-# rounds' ratios (each round's medians), so one that is above 1 was above 1
-# in every round where both drivers gave a figure.
+# A cell is the best of the rounds' figures (each round's best repetition,
+# or median); a ratio is the lowest of the rounds' ratios, so one that is
+# above 1 was above 1 in every round where both drivers gave a figure.  The
+# repetitions of the two drivers alternate, so a slow spell of the host
+# that is shorter than a cell slows some of each driver's repetitions and
+# leaves the best ones alone; a median is moved by it.
 # Both tables: the ratio of figure @k in the round least favourable to
 # gmem, over the rounds where both drivers gave one (med[@k drv round]);
 # "" if there is none.
@@ -169,8 +170,9 @@ worst_round='
 		}
 		return lo
 	}'
-echo "gmem vs lib/test_hmm on $rel, us per 4 KiB page (median of $reps reps, best of $rounds rounds)"
-awk -v rounds="$rounds" "$worst_round"'
+med=$([ $stat = median ] && echo 1 || echo 0)
+echo "gmem vs lib/test_hmm on $rel, us per 4 KiB page ($stat of $reps reps, best of $rounds rounds)"
+awk -v rounds="$rounds" -v use_med="$med" "$worst_round"'
 	{
 		key = $2 " " ($5 ~ /dmirror0/ ? "private" : "coherent") " " $6 " " $7
 		keys[key] = 1
@@ -179,7 +181,7 @@ awk -v rounds="$rounds" "$worst_round"'
 		for (f = 8; f + 2 <= NF; f += 3) {
 			ops[$f] = 1
 			k = key " " $f " " $4
-			v = $(f + 2)
+			v = $(f + 1 + use_med)
 			if (!(k in best) || v < best[k]) best[k] = v
 			med[k " " $3] = v
 		}
@@ -223,14 +225,14 @@ grep ' error ' "$out/raw" | sed 's/^BENCH /  failure: /' || true
 
 # FAULT mode round drv dev thp MiB fault best med fault_unmap best med unmaps n
 echo
-echo "device first-touch faults on /dev/hmm_dmirror2, thousands of pages/s (median of $reps reps, best of $rounds rounds; higher is better)"
-awk -v rounds="$rounds" "$worst_round"'
+echo "device first-touch faults on /dev/hmm_dmirror2, thousands of pages/s ($stat of $reps reps, best of $rounds rounds; higher is better)"
+awk -v rounds="$rounds" -v use_med="$med" "$worst_round"'
 	$8 == "error" { next }
 	{
 		key = $2 " " $6 " " $7
 		keys[key] = 1
 		for (d = 0; d < 2; d++) {
-			v = d ? $13 : $10
+			v = d ? $(12 + use_med) : $(9 + use_med)
 			k = key " " d " " $4
 			if (!(k in best) || v > best[k]) best[k] = v
 			med[k " " $3] = v

@@ -25,7 +25,9 @@
 #   --iommu               q35 with QEMU's intel-iommu in strict mode: every
 #                         DMA address gmem hands the devices is an IOVA
 #   --memmap              give gmem_fake reserved RAM (memmap=) instead of
-#                         PCI devices, as the kernel's test_hmm needs
+#                         PCI devices, as the kernel's test_hmm needs: 1 GiB
+#                         at 4 GiB for gmem_fake, and 512 MiB above it that
+#                         test_hmm's coherent devices may take beside it
 #
 # The fake accelerators are six ivshmem-plain PCI devices, each with a 1 GiB
 # BAR2 (that size puts it above 4 GiB, mapped write-back), in the roles of
@@ -321,7 +323,7 @@ if [ -n "$iommu" ]; then
 	cmdline='intel_iommu=on iommu.strict=1'
 fi
 if [ -n "$memmap" ]; then
-	cmdline="$cmdline memmap=1G\$0x100000000"
+	cmdline="$cmdline memmap=1536M\$0x100000000"
 else
 	for i in 0 1 2 3 4 5; do
 		accels+=(-object "memory-backend-memfd,id=vram$i,size=1G,share=on"
