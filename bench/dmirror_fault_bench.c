@@ -17,7 +17,7 @@
  * Prints, per device:
  *   <device> <thp> <MiB> fault <best> <median> fault_unmap <best> <median>
  *   unmaps <n>
- * where <n> counts the unmaps during that device's timed reads.
+ * where <n> counts the unmaps during that device's repetitions.
  * in thousands of pages per second (higher is better), or
  * "<device> <thp> <MiB> error <what> <errno>".
  */
@@ -124,10 +124,9 @@ static void fault_reps(struct dev_run *devs, int ndevs, const char *mode,
 			d->unmaps += *unmaps - before;
 		}
 	}
-	for (i = 0; i < ndevs; i++) {
-		qsort(devs[i].plain, reps, sizeof(double), cmp_double);
-		qsort(devs[i].busy, reps, sizeof(double), cmp_double);
-	}
+	for (i = 0; i < ndevs; i++)
+		qsort(busy ? devs[i].busy : devs[i].plain, reps, sizeof(double),
+		      cmp_double);
 }
 
 int main(int argc, char **argv)
