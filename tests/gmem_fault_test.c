@@ -701,12 +701,15 @@ TEST_F_TIMEOUT(fault, ksm_merge_reaches_device, FAULT_TIMEOUT)
 	ASSERT_EQ(0, gm_write_file("/sys/kernel/mm/ksm/run", "0"));
 }
 
-/* move_pages() to another NUMA node reaches the device. */
+/*
+ * move_pages() to another NUMA node reaches the device: every page that
+ * moved is unmapped from it (a page already on that node stays mapped).
+ */
 TEST_F_TIMEOUT(fault, numa_move_pages_reaches_device, FAULT_TIMEOUT)
 {
 	const size_t n = 64, len = n * GM_PAGE_SIZE;
 	struct gmem_fake_mmu_stats before, after;
-	int nodes[64], status[64], target;
+	int nodes[64], status[64], was[64], target;
 	void *pages[64], *data = malloc(len);
 	unsigned int faults;
 	size_t i, moved = 0;
@@ -714,17 +717,18 @@ TEST_F_TIMEOUT(fault, numa_move_pages_reaches_device, FAULT_TIMEOUT)
 	ASSERT_NE(NULL, data);
 	if (access("/sys/devices/system/node/node1", F_OK))
 		SKIP(goto out, "one NUMA node only");
+	numa_balancing_off(self);
 	ASSERT_EQ(0, map_host_pages(self, len, 40, &before));
 	for (i = 0; i < n; i++)
 		pages[i] = gm_page_addr(self->buf, i);
-	ASSERT_EQ(0, syscall(SYS_move_pages, 0, n, pages, NULL, status, 0));
-	target = status[0] == 0 ? 1 : 0;
+	ASSERT_EQ(0, syscall(SYS_move_pages, 0, n, pages, NULL, was, 0));
+	target = was[0] == 0 ? 1 : 0;
 	for (i = 0; i < n; i++)
 		nodes[i] = target;
 	ASSERT_EQ(0, syscall(SYS_move_pages, 0, n, pages, nodes, status,
 			     MPOL_MF_MOVE));
 	for (i = 0; i < n; i++)
-		moved += status[i] == target;
+		moved += was[i] != target && status[i] == target;
 	ASSERT_LT(0, moved);
 	ASSERT_EQ(0, gm_mmu_stats(self->fd, &after));
 	ASSERT_LT(before.invalidations, after.invalidations);
@@ -735,6 +739,56 @@ TEST_F_TIMEOUT(fault, numa_move_pages_reaches_device, FAULT_TIMEOUT)
 	ASSERT_EQ(-1, gm_check(data, 0, n, 40));
 out:
 	free(data);
+}
+
+/*
+ * Pages migrated back to host RAM land on the node of the CPU that asked,
+ * as the CPU's own fault would put them, although gmem allocates most of
+ * them ahead on the other CPU: run from each CPU in turn.
+ */
+TEST_F_TIMEOUT(fault, migrate_back_lands_on_local_node, FAULT_TIMEOUT)
+{
+	const size_t len = 8 * GM_MIB, n = gm_pages(len);
+	unsigned int cpu, node, c;
+	int *status = calloc(n, sizeof(int));
+	void **pages = calloc(n, sizeof(void *));
+	struct gmem_fake_migrate m;
+	cpu_set_t all, one;
+	size_t i, local;
+
+	ASSERT_NE(NULL, status);
+	ASSERT_NE(NULL, pages);
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIP(goto out, "one NUMA node only");
+	numa_balancing_off(self);
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	ASSERT_NE(NULL, map_buf(self, len));
+	ASSERT_EQ(0, madvise(self->buf, len, MADV_NOHUGEPAGE));
+	for (i = 0; i < n; i++)
+		pages[i] = gm_page_addr(self->buf, i);
+	for (c = 0; c < 2; c++) {
+		CPU_ZERO(&one);
+		CPU_SET(c, &one);
+		ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+		ASSERT_EQ(0, syscall(SYS_getcpu, &cpu, &node, NULL));
+		ASSERT_EQ(c, cpu);
+		gm_fill(self->buf, 0, n, 41 + c);
+		ASSERT_EQ(0, gm_migrate(self->fd, self->buf, len, 0, &m));
+		ASSERT_EQ(n, m.moved);
+		ASSERT_EQ(0, gm_migrate(self->fd, self->buf, len,
+					GMEM_FAKE_DEST_HOST, &m));
+		ASSERT_EQ(n, m.moved);
+		ASSERT_EQ(0, syscall(SYS_move_pages, 0, n, pages, NULL, status, 0));
+		for (i = 0, local = 0; i < n; i++)
+			local += status[i] == (int)node;
+		EXPECT_EQ(n, local) TH_LOG("cpu %u: %zu of %zu pages on node %u",
+					   c, local, n, node);
+		EXPECT_EQ(-1, gm_check(self->buf, 0, n, 41 + c));
+	}
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
+out:
+	free(status);
+	free(pages);
 }
 
 /*

@@ -51,14 +51,18 @@
 #define GM_BUDDY_NAME			"drm_buddy"
 #endif
 
-/* Fill @pages[0..nr) with order-0 pages, return how many were allocated. */
-static inline unsigned long gm_alloc_pages_bulk(gfp_t gfp, unsigned long nr,
-						struct page **pages)
+/*
+ * Fill the NULL slots of @pages[0..nr) with order-0 pages of node @nid;
+ * return how many pages @pages holds.
+ */
+static inline unsigned long gm_alloc_pages_bulk_node(gfp_t gfp, int nid,
+						     unsigned long nr,
+						     struct page **pages)
 {
 #ifdef GM_HAVE_ALLOC_PAGES_BULK_ARRAY
-	return alloc_pages_bulk_array(gfp, nr, pages);
+	return alloc_pages_bulk_array_node(gfp, nid, nr, pages);
 #else
-	return alloc_pages_bulk(gfp, nr, pages);
+	return alloc_pages_bulk_node(gfp, nid, nr, pages);
 #endif
 }
 

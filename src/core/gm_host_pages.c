@@ -7,8 +7,10 @@
  * on a device-private page and for eviction.  So they share one set of GFP
  * flags and one rule for placement: where the page's VMA is known, its
  * memory policy decides the node, as it would for the CPU's own fault;
- * eviction, which works by physical range and knows no VMA, and the bulk
- * stock take the local node of the allocating task.
+ * eviction, which works by physical range and knows no VMA, takes the local
+ * node of the allocating task, and the bulk stock the node the migrating
+ * task ran on when the migration started (where the default policy would
+ * put the CPU's own fault), whichever CPU fills it.
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
@@ -74,6 +76,7 @@ struct folio *gm_host_huge_alloc(struct vm_area_struct *vma,
 
 /**
  * gm_host_pages_bulk() - fill the NULL slots of @pages with host pages
+ * @nid: the node to allocate on
  * @pages: the array; slots already holding a page are kept
  * @n: its length
  *
@@ -81,7 +84,7 @@ struct folio *gm_host_huge_alloc(struct vm_area_struct *vma,
  *
  * Return: the number of pages in @pages now, @n unless memory is short.
  */
-unsigned long gm_host_pages_bulk(struct page **pages, unsigned long n)
+unsigned long gm_host_pages_bulk(int nid, struct page **pages, unsigned long n)
 {
-	return gm_alloc_pages_bulk(GM_HOST_GFP, n, pages);
+	return gm_alloc_pages_bulk_node(GM_HOST_GFP, nid, n, pages);
 }

@@ -22,12 +22,14 @@ static void gm_host_stock_fill(struct work_struct *work)
 		container_of(work, struct gm_host_stock, refill);
 
 	/* Fills the NULL slots only: what is left over stays. */
-	gm_host_pages_bulk(stock->pages, GM_BATCH_PAGES);
+	gm_host_pages_bulk(stock->nid, stock->pages, GM_BATCH_PAGES);
 }
 
+/* In the migrating task, whose node the pages are allocated on. */
 void gm_host_stock_init(struct gm_host_stock *stock)
 {
 	memset(stock->pages, 0, sizeof(stock->pages));
+	stock->nid = numa_node_id();
 	INIT_WORK(&stock->refill, gm_host_stock_fill);
 }
 
@@ -66,7 +68,7 @@ unsigned long gm_host_stock_take(struct gm_host_stock *stock,
 	}
 	if (got < n) {
 		memset(&pages[got], 0, (n - got) * sizeof(*pages));
-		got += gm_host_pages_bulk(&pages[got], n - got);
+		got += gm_host_pages_bulk(stock->nid, &pages[got], n - got);
 	}
 	return got;
 }

@@ -406,7 +406,7 @@ struct page *gm_host_page_alloc(struct vm_area_struct *vma,
 void gm_host_page_free(struct page *page);
 struct folio *gm_host_huge_alloc(struct vm_area_struct *vma,
 				 unsigned long addr);
-unsigned long gm_host_pages_bulk(struct page **pages, unsigned long n);
+unsigned long gm_host_pages_bulk(int nid, struct page **pages, unsigned long n);
 
 /* gm_physmem.c */
 void gm_physmem_destroy(struct gm_physmem *pm);
@@ -450,10 +450,12 @@ int gm_as_refresh(struct gm_as *as, unsigned long start, unsigned long npages);
  * struct gm_host_stock - host pages allocated ahead for migrations to host
  * @refill: allocates the missing pages, on another CPU
  * @pages: the stock; NULL where a page was taken
+ * @nid: the node its pages come from, whichever CPU allocates them
  */
 struct gm_host_stock {
 	struct work_struct refill;
 	struct page *pages[GM_BATCH_PAGES];
+	int nid;
 };
 
 /* gm_host_stock.c */
