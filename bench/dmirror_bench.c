@@ -17,9 +17,12 @@
  *   <device> <thp> <MiB> to_dev <min> <median> to_sys <min> <median>
  * in microseconds per 4 KiB page, or, when a migration fails (the driver
  * could not place every page), "<device> <thp> <MiB> error <what> <errno>
- * rep <r> left <n> first <i>" (repetition -1 is the warm-up; after a failed
- * MIGRATE_TO_DEV, SNAPSHOT found <n> pages not in device memory, the first
- * at page <i>), and that device sits out the rest of the size.
+ * rep <r> left <n> first <i> [snap <s> pagemap <p> kpageflags <f>]"
+ * (repetition -1 is the warm-up; after a failed MIGRATE_TO_DEV, SNAPSHOT
+ * found <n> pages not in device memory, the first at page <i>, which
+ * SNAPSHOT reported as <s> and /proc/self/pagemap and /proc/kpageflags
+ * (Documentation/admin-guide/mm/pagemap.rst) describe as <p> and <f>, to
+ * say why it stayed), and that device sits out the rest of the size.
  * MIGRATE_TO_DEV of test_hmm also copies the buffer out to cmd.ptr, and so
  * does gmem_fake's, as READ does: test_hmm through a bounce buffer as large
  * as the request, gmem_fake through one of 256 KiB.
@@ -75,6 +78,32 @@ static long pages_left(int fd, char *buf, unsigned char *snap, size_t npages,
 	return left;
 }
 
+/*
+ * The pagemap entry of the page at @addr and the kpageflags of its frame,
+ * or all ones where they cannot be read.
+ */
+static void page_state(const void *addr, uint64_t *pm, uint64_t *flags)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	off_t off = (uintptr_t)addr / 4096 * 8;
+
+	*pm = *flags = ~0ULL;
+	if (fd < 0)
+		return;
+	if (pread(fd, pm, 8, off) != 8)
+		*pm = ~0ULL;
+	close(fd);
+	/* Present (bit 63), with its frame number in bits 0-54. */
+	if (*pm == ~0ULL || !(*pm >> 63))
+		return;
+	fd = open("/proc/kpageflags", O_RDONLY);
+	if (fd < 0)
+		return;
+	if (pread(fd, flags, 8, (*pm & ((1ULL << 55) - 1)) * 8) != 8)
+		*flags = ~0ULL;
+	close(fd);
+}
+
 /* One command on the buffer; its time in us per page, or a negative errno. */
 static double timed_cmd(int fd, unsigned long cmdno, char *buf, char *mirror,
 			size_t npages)
@@ -120,8 +149,18 @@ static void one_rep(struct dev_run *d, const char *mode, const char *mib,
 	if (t < 0) {
 		left = pages_left(d->fd, d->buf, (unsigned char *)d->snap,
 				  npages, &first);
-		printf("%s %s %s error to_dev %d rep %d left %ld first %ld\n",
+		printf("%s %s %s error to_dev %d rep %d left %ld first %ld",
 		       d->name, mode, mib, (int)-t, r, left, first);
+		if (first >= 0) {
+			uint64_t pm, flags;
+
+			page_state(d->buf + first * 4096, &pm, &flags);
+			printf(" snap 0x%02x pagemap 0x%llx kpageflags 0x%llx",
+			       (unsigned char)d->snap[first],
+			       (unsigned long long)pm,
+			       (unsigned long long)flags);
+		}
+		printf("\n");
 		d->failed = true;
 		return;
 	}
