@@ -3,7 +3,8 @@
  * The contracts of a migration that gmem's own workloads seldom reach:
  * every page of a range accounted for when device memory runs out, memory
  * shared with other processes (fork, KSM) and locked memory left in host
- * RAM, the logical page table following mremap(), and transparent huge
+ * RAM, swapped-out memory brought in and moved, the logical page table
+ * following mremap(), and transparent huge
  * pages whose PMD mapping was split or that move into coherent memory.
  *
  * Every test starts and ends with both devices idle.
@@ -279,6 +280,43 @@ TEST_F_TIMEOUT(contract, mlocked_stays_in_ram, CT_TIMEOUT)
 	ASSERT_EQ(0, munmap(p, len));
 	self->buf = NULL;
 	EXPECT_EQ(base, mlocked_kb(base));
+}
+
+/*
+ * Pages swapped out are brought in and moved, all of them, with their data;
+ * a CPU access would bring them in the same way.
+ */
+TEST_F_TIMEOUT(contract, swapped_out_pages_move, CT_TIMEOUT)
+{
+	const size_t len = 4 * GM_MIB, n = gm_pages(len);
+	struct gmem_fake_migrate m;
+	size_t i, swapped = 0;
+	uint64_t *ent;
+
+	if (!gm_swap_active())
+		SKIP(return, "no swap in this guest (the debug kernel has no CONFIG_SWAP)");
+	ent = malloc(n * sizeof(*ent));
+	ASSERT_NE(NULL, ent);
+	self->buf = gm_map_anon(len);
+	ASSERT_NE(NULL, self->buf);
+	self->len = len;
+	ASSERT_EQ(0, madvise(self->buf, len, MADV_NOHUGEPAGE));
+	gm_fill(self->buf, 0, n, 43);
+	ASSERT_EQ(0, madvise(self->buf, len, MADV_PAGEOUT));
+	ASSERT_EQ(0, gm_pagemap_read(self->buf, n, ent));
+	for (i = 0; i < n; i++)
+		swapped += !!(ent[i] & GM_PM_SWAP);
+	free(ent);
+	TH_LOG("%zu of %zu pages swapped out", swapped, n);
+	ASSERT_LT(0, swapped);
+
+	ASSERT_EQ(0, gm_migrate(self->d.fd[0], self->buf, len, 0, &m));
+	EXPECT_EQ(n, m.moved);
+	EXPECT_EQ(0, m.not_moved);
+	EXPECT_EQ((long)n, on_dev(self, self->buf, n, 0));
+	EXPECT_EQ((long)n, gm_query_count(self->d.fd[0], self->buf, n,
+					  dev_loc(self, 0)));
+	EXPECT_EQ(-1, gm_check(self->buf, 0, n, 43));
 }
 
 /* mlock() of memory already on a device, then home again: no counter leaks. */

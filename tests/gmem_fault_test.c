@@ -580,20 +580,6 @@ static int map_host_pages(FIXTURE_DATA(fault) *self, size_t len, uint64_t seed,
 	return ret;
 }
 
-static bool swap_active(void)
-{
-	char line[256];
-	FILE *f = fopen("/proc/swaps", "r");
-	int lines = 0;
-
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		lines++;
-	fclose(f);
-	return lines > 1;
-}
-
 /*
  * A translation cached read-only (after fork write-protected the page)
  * must not outlive the write fault that upgrades it: the store succeeds
@@ -637,14 +623,14 @@ TEST_F_TIMEOUT(fault, swap_out_reaches_device, FAULT_TIMEOUT)
 
 	ASSERT_NE(NULL, ent);
 	ASSERT_NE(NULL, data);
-	if (!swap_active())
+	if (!gm_swap_active())
 		SKIP(goto out, "no swap in this guest (the debug kernel has no CONFIG_SWAP)");
 	ASSERT_EQ(0, map_host_pages(self, len, 38, &before));
 
 	ASSERT_EQ(0, madvise(self->buf, len, MADV_PAGEOUT));
 	ASSERT_EQ(0, gm_pagemap_read(self->buf, n, ent));
 	for (i = 0; i < n; i++)
-		swapped += !!(ent[i] & (1ULL << 62));
+		swapped += !!(ent[i] & GM_PM_SWAP);
 	ASSERT_LT(0, swapped) TH_LOG("MADV_PAGEOUT swapped nothing out");
 	ASSERT_EQ(0, gm_mmu_stats(self->fd, &after));
 	ASSERT_LT(before.invalidations, after.invalidations);

@@ -40,6 +40,7 @@
 
 #define GM_PM_PFN_MASK		((1ULL << 55) - 1)
 #define GM_PM_PRESENT		(1ULL << 63)
+#define GM_PM_SWAP		(1ULL << 62)
 
 /* ------------------------------------------------------------------ */
 /* Device access                                                       */
@@ -384,6 +385,21 @@ static inline long gm_anon_huge_kib(void *addr)
 	}
 	fclose(f);
 	return kib;
+}
+
+/* Is a swap device on (zram, where the kernel has it: scripts/vm-run.sh)? */
+static inline bool gm_swap_active(void)
+{
+	char line[256];
+	FILE *f = fopen("/proc/swaps", "r");
+	int lines = 0;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		lines++;
+	fclose(f);
+	return lines > 1;
 }
 
 /* Is the 2 MiB at @p backed by one transparent huge page? */

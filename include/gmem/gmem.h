@@ -299,8 +299,9 @@ struct gm_ctx_stats {
  * struct gm_migrate_result - what a migration did
  * @moved: pages that moved to the destination
  * @not_moved: pages of the range that stayed where they were: busy or pinned
- *	pages, pages on another device, or no device memory left.  Their data
- *	is intact where it was.
+ *	pages, pages on another device, swapped-out pages that could not be
+ *	brought in, or no device memory left.  Their data is intact where it
+ *	was.
  *
  * Pages already at the destination count in neither field.
  */

@@ -16,10 +16,11 @@
  *
  * Before its batches, each window of GM_SURVEY_PAGES pages is surveyed:
  * one read of the CPU page table (hmm_range_fault(), faulting nothing in)
- * says which pages are already at the destination and which host pages
- * the process shares with another one.  migrate_vma_setup() cannot say
- * either: it skips pages it cannot lock without a trace, and it unmaps a
- * page from every process that maps it before gmem sees it.  The survey is
+ * says which pages are already at the destination, which host pages the
+ * process shares with another one, and which are not present.
+ * migrate_vma_setup() cannot say: it skips pages it cannot lock or that
+ * are swapped out without a trace, and it unmaps a page from every
+ * process that maps it before gmem sees it.  The survey is
  * read under the mmap lock that the whole migration holds, so no fork can
  * share a page between the survey and the batch (KSM can, and is checked
  * again on the locked page); every other change only makes the survey's
@@ -48,6 +49,7 @@
 #define GM_SURVEY_SHARED	0x2	/* a host page another process maps too */
 #define GM_SURVEY_UNKNOWN	0x4	/* could not be read: taken as shared */
 #define GM_SURVEY_MOVABLE	0x8	/* present, and migrate_vma can take it */
+#define GM_SURVEY_ABSENT	0x10	/* not present: a hole, or swapped out */
 
 /**
  * struct gm_survey - the CPU page table of one window, read before it moves
@@ -83,6 +85,8 @@ struct gm_survey {
  * @busy: pages that stayed for a reason that may pass: locked or isolated
  *	by someone else for a moment, or a copy that failed
  * @retried: this is the batch's second run, for its busy pages
+ * @absent: slots that migrate_vma_setup() skipped because the CPU page table
+ *	had no page there (swapped out): faulted in before the second run
  * @huge: the batch moves one huge page: a folio of PMD order at @dst[0],
  *	whose pages are the dense entries
  */
@@ -101,6 +105,7 @@ struct gm_batch {
 	unsigned int ncopy;
 	unsigned long not_moved;
 	unsigned long busy;
+	DECLARE_BITMAP(absent, GM_BATCH_PAGES);
 	bool retried;
 	bool huge;
 };
@@ -205,7 +210,7 @@ static u8 gm_survey_page(struct gm_migration *m, unsigned long hmm_pfn)
 	struct page *page;
 
 	if (!(hmm_pfn & HMM_PFN_VALID))
-		return m->dev ? 0 : GM_SURVEY_AT_DEST;
+		return m->dev ? GM_SURVEY_ABSENT : GM_SURVEY_AT_DEST;
 	page = hmm_pfn_to_page(hmm_pfn);
 	dev = gm_page_dev(page);
 	if (!m->dev)
@@ -378,7 +383,14 @@ static bool gm_batch_takes(struct gm_migration *m, struct gm_batch *b,
 	if (!(b->src[i] & MIGRATE_PFN_MIGRATE)) {
 		if (!(survey & GM_SURVEY_AT_DEST))
 			b->not_moved += nr;
-		if (survey & GM_SURVEY_MOVABLE)
+		/*
+		 * Holes are collected (MIGRATE set): a page that was absent
+		 * and is skipped is swapped out (or a migration entry, or a
+		 * foreign driver's device page), which a fault brings in.
+		 */
+		if (survey & GM_SURVEY_ABSENT)
+			bitmap_set(b->absent, i, nr);
+		if (survey & (GM_SURVEY_MOVABLE | GM_SURVEY_ABSENT))
 			b->busy += nr;
 		return false;
 	}
@@ -615,6 +627,7 @@ static int gm_batch_start(struct gm_migration *m, struct gm_batch *b,
 	b->ncopy = 0;
 	b->not_moved = 0;
 	b->busy = 0;
+	bitmap_zero(b->absent, GM_BATCH_PAGES);
 
 	b->span.start = start;
 	b->span.end = end;
@@ -726,10 +739,48 @@ static unsigned long gm_batch_finish(struct gm_migration *m,
 }
 
 /*
+ * Bring in the pages of a batch that were swapped out, as a CPU access
+ * would, so that its second run finds them present.  A write fault where
+ * the mapping is writable: a read fault from a swap device that is not
+ * synchronous leaves the page in the swap cache, which migrate_vma_pages()
+ * refuses to move to a device, and a write makes a copy-on-write page the
+ * process's own.  No page of the batch is locked any more; the other batch
+ * in flight holds only pages of another range.  Pages that cannot be
+ * brought in stay and are counted, as before.
+ */
+static void gm_batch_fault_in(struct gm_migration *m, struct gm_batch *b)
+{
+	unsigned long req = HMM_PFN_REQ_FAULT, npages = b->mig.npages, i;
+	struct hmm_range range = {
+		.notifier = &m->survey.mni,
+		.start = b->mig.start,
+		.end = b->mig.end,
+		.hmm_pfns = m->survey.pfns,
+		.pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
+		.dev_private_owner = &gm_pgmap_owner,
+	};
+	struct gm_retry retry;
+	int err;
+
+	mmap_assert_locked(m->mm);
+	if (b->mig.vma->vm_flags & VM_WRITE)
+		req |= HMM_PFN_REQ_WRITE;
+	gm_retry_init(&retry);
+	do {
+		/* hmm_range_fault() writes its answer over the request. */
+		for (i = 0; i < npages; i++)
+			range.hmm_pfns[i] = test_bit(i, b->absent) ? req : 0;
+		range.notifier_seq = mmu_interval_read_begin(range.notifier);
+		err = hmm_range_fault(&range);
+	} while (err == -EBUSY && gm_retry_again(&retry));
+}
+
+/*
  * Finish a batch and count what stayed.  Pages that stayed for a moment's
- * reason (someone else held them locked or isolated, a copy failed) get one
- * more run of the batch, synchronously: a caller that moves a range it
- * alone uses should find it moved.  The second run counts only those pages.
+ * reason (someone else held them locked or isolated, a copy failed, or
+ * they were swapped out) get one more run of the batch, synchronously: a
+ * caller that moves a range it alone uses should find it moved.  The
+ * second run counts only those pages.
  */
 static void gm_batch_commit(struct gm_migration *m, struct gm_batch *b)
 {
@@ -743,6 +794,8 @@ static void gm_batch_commit(struct gm_migration *m, struct gm_batch *b)
 	busy = b->busy;
 	m->res->not_moved += b->not_moved - busy;
 	cond_resched();
+	if (!bitmap_empty(b->absent, GM_BATCH_PAGES))
+		gm_batch_fault_in(m, b);
 	b->retried = true;
 	if (gm_batch_start(m, b, b->mig.vma, b->mig.start, b->mig.end)) {
 		m->res->not_moved += busy;

@@ -128,8 +128,9 @@ struct gmem_fake_info {
  * @moved: out: pages that moved to @dest
  * @not_moved: out: pages of the range that stayed where they were (busy,
  *	pinned, on another device, shared with another process, locked, in a
- *	huge page the kernel cannot split, or device memory exhausted); their
- *	data is intact and readable where it was
+ *	huge page the kernel cannot split, swapped out and not brought back
+ *	in, or device memory exhausted); their data is intact and readable
+ *	where it was
  *
  * Pages already at @dest count in neither field: for a range nobody else
  * changes meanwhile, @moved, @not_moved and the pages already at @dest add
