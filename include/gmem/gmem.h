@@ -187,8 +187,8 @@ struct gm_va_range {
  *	of the address space (read) and the locks of every page in @req.
  * @copy_wait: gmem is about to sleep until @req completes.  Optional, for
  *	an engine that copies with CPU threads (a software fallback, or a
- *	simulator): if it has not started @req yet, it may run it now, on
- *	the waiting CPU, rather than leave that CPU idle until the engine's
+ *	simulator): it may copy what it has not started of @req now, on the
+ *	waiting CPU, rather than leave that CPU idle until the engine's
  *	thread gets one.  Called once per accepted request, in process
  *	context, may sleep, with the locks of @copy_submit; @req stays valid
  *	during the call even if it completed.

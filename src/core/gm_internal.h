@@ -450,11 +450,14 @@ int gm_as_refresh(struct gm_as *as, unsigned long start, unsigned long npages);
  * struct gm_host_stock - host pages allocated ahead for migrations to host
  * @refill: allocates the missing pages, on another CPU
  * @pages: the stock; NULL where a page was taken
+ * @next_chunk: the next chunk of @pages to fill, claimed by the refill or
+ *	by the CPU that needs the pages, whichever comes first
  * @nid: the node its pages come from, whichever CPU allocates them
  */
 struct gm_host_stock {
 	struct work_struct refill;
 	struct page *pages[GM_BATCH_PAGES];
+	atomic_t next_chunk;
 	int nid;
 };
 

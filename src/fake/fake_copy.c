@@ -4,10 +4,12 @@
  * the one that submitted it, so copies proceed while gmem prepares the
  * next batch, as with a DMA engine.  (Queued on the submitting CPU, the
  * worker would preempt the submitter and the copy would run inline.)  When
- * gmem comes to wait for a request the worker has not started, because
- * its CPU is busy, or in a virtual machine not running while the host
- * runs something else, gmem's CPU runs it (gm_mmu.copy_wait): a DMA
- * engine does not need a CPU, this one must not wait for one.
+ * gmem comes to wait for a request, its CPU copies what the worker has not
+ * claimed yet (gm_mmu.copy_wait), in chunks of GMEM_FAKE_COPY_CHUNK pages,
+ * or all of it if the worker has not started: the worker's CPU may be busy,
+ * or, in a virtual machine, not running while the host runs something
+ * else, and a DMA engine does not need a CPU, so this one must not wait
+ * for one.
  * Coherent device memory is CPU-addressable, so a copy is a page copy;
  * private device memory has struct pages the CPU cannot map, so the fake
  * keeps their contents in its "VRAM" (BAR2, or a vmalloc'ed buffer),
@@ -19,6 +21,7 @@
 #include <linux/delay.h>
 #include <linux/highmem.h>
 #include <linux/random.h>
+#include <linux/refcount.h>
 #include <linux/memremap.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
@@ -76,17 +79,36 @@ void gmem_fake_debugfs_exit(void)
 	debugfs_remove_recursive(gmem_fake_debugfs_dir);
 }
 
+/* Pages one engine thread claims at a time: gmem's wait may take the rest. */
+#define GMEM_FAKE_COPY_CHUNK	32
+
 /**
  * struct gmem_fake_copy - a request queued on the engine
  * @work: the engine's work item
  * @req: gmem's request
  * @fdev: the device copying
+ * @npages: pages to copy: fewer than @req's when a failure is injected
+ * @status: the injected outcome, 0 if none
+ * @nchunks: chunks of GMEM_FAKE_COPY_CHUNK pages, at least one
+ * @next_chunk: the next chunk to claim
+ * @pending: chunks not copied yet: the one who copies the last completes
+ *	the request, and @req is not touched after that
+ * @err: the first copy that failed (an address leading nowhere)
+ * @refs: the work item's and gmem's wait: the last to go frees @copy, so
+ *	that gmem need not wait for a worker that has nothing left to do
  * @parked: not queued (engine_parked): gmem's wait runs it
  */
 struct gmem_fake_copy {
 	struct work_struct work;
 	struct gm_copy_req *req;
 	struct gmem_fake_dev *fdev;
+	unsigned int npages;
+	int status;
+	unsigned int nchunks;
+	atomic_t next_chunk;
+	atomic_t pending;
+	atomic_t err;
+	refcount_t refs;
 	bool parked;
 };
 
@@ -150,36 +172,24 @@ void gmem_fake_unmap_addr(struct page *page, void *addr)
 		kunmap_local(addr);
 }
 
-static void gmem_fake_copy_work(struct work_struct *work)
+/* Copy pages [@first, @end) of @copy's request; 0, or -EFAULT. */
+static int gmem_fake_copy_pages(struct gmem_fake_copy *copy,
+				unsigned int first, unsigned int end)
 {
-	struct gmem_fake_copy *copy =
-		container_of(work, struct gmem_fake_copy, work);
 	struct gm_copy_req *req = copy->req;
-	struct gmem_fake_dev *fdev = copy->fdev;
-	unsigned int i, npages = req->npages;
 	struct page *dpage, *spage;
-	int status = 0, err = 0;
 	void *dst, *src;
+	unsigned int i;
+	int err = 0;
 
-	if (READ_ONCE(delay_us))
-		fsleep(READ_ONCE(delay_us));
-	if (gmem_fake_inject(&fail_mid_percent)) {
-		npages /= 2;
-		status = -EIO;
-	} else if (gmem_fake_inject(&fail_complete_percent)) {
-		status = -EIO;
-	}
-
-	for (i = 0; i < npages && !err; i++) {
-		dst = gmem_fake_map_addr(fdev, &req->dst[i], &dpage);
-		if (!dst) {
-			err = -EFAULT;
-			break;
-		}
+	for (i = first; i < end && !err; i++) {
+		dst = gmem_fake_map_addr(copy->fdev, &req->dst[i], &dpage);
+		if (!dst)
+			return -EFAULT;
 		if (req->src[i].kind == GM_ADDR_NONE) {
 			memset(dst, 0, PAGE_SIZE);
 		} else {
-			src = gmem_fake_map_addr(fdev, &req->src[i], &spage);
+			src = gmem_fake_map_addr(copy->fdev, &req->src[i], &spage);
 			if (src)
 				memcpy(dst, src, PAGE_SIZE);
 			else
@@ -188,11 +198,59 @@ static void gmem_fake_copy_work(struct work_struct *work)
 		}
 		gmem_fake_unmap_addr(dpage, dst);
 	}
+	return err;
+}
+
+/* A chunk is copied: the last one completes the request. */
+static void gmem_fake_copy_chunk_done(struct gmem_fake_copy *copy)
+{
+	int err;
+
+	if (!atomic_dec_and_test(&copy->pending))
+		return;
+	err = atomic_read(&copy->err);
 	if (err)
-		pr_err_ratelimited("gmem_fake: %s: copy %u of %u: an address leads nowhere\n",
-				   fdev->name, i, req->npages);
-	/* gmem_fake_copy_wait() frees @copy. */
-	gm_copy_complete(req, status ?: err);
+		pr_err_ratelimited("gmem_fake: %s: a copy of %u pages: an address leads nowhere\n",
+				   copy->fdev->name, copy->req->npages);
+	gm_copy_complete(copy->req, copy->status ?: err);
+}
+
+/*
+ * Claim chunks of @copy and copy them until none is left: the engine's
+ * thread does, and so does gmem's waiting CPU, so that a request the
+ * engine's CPU started and then lost (its vCPU descheduled by a busy host)
+ * is finished by the waiter, but for the chunk in the worker's hands.
+ */
+static void gmem_fake_copy_chunks(struct gmem_fake_copy *copy)
+{
+	unsigned int c, first, end;
+	int err;
+
+	while ((c = atomic_inc_return(&copy->next_chunk) - 1) < copy->nchunks) {
+		first = c * GMEM_FAKE_COPY_CHUNK;
+		end = min(first + GMEM_FAKE_COPY_CHUNK, copy->npages);
+		err = first < end ? gmem_fake_copy_pages(copy, first, end) : 0;
+		if (err)
+			atomic_cmpxchg(&copy->err, 0, err);
+		gmem_fake_copy_chunk_done(copy);
+	}
+}
+
+static void gmem_fake_copy_put(struct gmem_fake_copy *copy)
+{
+	if (refcount_dec_and_test(&copy->refs))
+		kfree(copy);
+}
+
+static void gmem_fake_copy_work(struct work_struct *work)
+{
+	struct gmem_fake_copy *copy =
+		container_of(work, struct gmem_fake_copy, work);
+
+	if (READ_ONCE(delay_us))
+		fsleep(READ_ONCE(delay_us));
+	gmem_fake_copy_chunks(copy);
+	gmem_fake_copy_put(copy);
 }
 
 /* The next online CPU after the current one, or the current one if alone. */
@@ -216,6 +274,19 @@ int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req)
 	INIT_WORK(&copy->work, gmem_fake_copy_work);
 	copy->req = req;
 	copy->fdev = fdev;
+	copy->npages = req->npages;
+	copy->status = 0;
+	if (gmem_fake_inject(&fail_mid_percent)) {
+		copy->npages /= 2;
+		copy->status = -EIO;
+	} else if (gmem_fake_inject(&fail_complete_percent)) {
+		copy->status = -EIO;
+	}
+	copy->nchunks = max(DIV_ROUND_UP(copy->npages, GMEM_FAKE_COPY_CHUNK), 1U);
+	atomic_set(&copy->next_chunk, 0);
+	atomic_set(&copy->pending, copy->nchunks);
+	atomic_set(&copy->err, 0);
+	refcount_set(&copy->refs, 2);
 	copy->parked = READ_ONCE(engine_parked);
 	req->priv = copy;
 	if (!copy->parked)
@@ -223,18 +294,23 @@ int gmem_fake_copy_submit(struct gm_dev *dev, struct gm_copy_req *req)
 	return 0;
 }
 
-/* Run @req here if the engine has not started it; then it is done with. */
+/*
+ * Run @req here if the engine has not started it, else copy the chunks it
+ * has not claimed yet beside it.  gmem then waits for the completion, that
+ * is for the chunk still in the worker's hands, if any, not for the
+ * worker.
+ */
 void gmem_fake_copy_wait(struct gm_dev *dev, struct gm_copy_req *req)
 {
 	struct gmem_fake_copy *copy = req->priv;
 
 	if (copy->parked || cancel_work(&copy->work)) {
 		atomic_inc(&inline_copies);
-		gmem_fake_copy_work(&copy->work);
+		gmem_fake_copy_work(&copy->work);	/* the work item's ref */
 	} else {
-		flush_work(&copy->work);
+		gmem_fake_copy_chunks(copy);
 	}
-	kfree(copy);
+	gmem_fake_copy_put(copy);
 }
 
 int gmem_fake_engine_init(struct gmem_fake_dev *fdev)
